@@ -1,0 +1,16 @@
+# Common compile options for every Ringhouse target.
+add_library(ringhouse_options INTERFACE)
+target_compile_options(ringhouse_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Wunused -Woverloaded-virtual
+  -Wno-missing-field-initializers
+  # GCC 12 misreports Asio coroutine frames (awaitable_frame_base::operator delete).
+  -Wno-mismatched-new-delete)
+if(RINGHOUSE_WERROR)
+  target_compile_options(ringhouse_options INTERFACE -Werror)
+endif()
+if(RINGHOUSE_SANITIZE)
+  target_compile_options(ringhouse_options INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(ringhouse_options INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,369 @@
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "accounts/tenants.hpp"
+#include "api/api.hpp"
+#include "api/json_views.hpp"
+#include "core/crypto.hpp"
+#include "http/problem.hpp"
+#include "jobs/builtin_jobs.hpp"
+#include "jobs/job_queue.hpp"
+#include "jobs/outbox.hpp"
+#include "storage/database.hpp"
+
+namespace rh::api {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+using http::json_response;
+using http::problem;
+using http::problem_from_error;
+using http::RequestContext;
+using http::Response;
+using http::Verb;
+
+namespace {
+
+// ---- access control, in one place -------------------------------------
+
+std::optional<Response> check_access(ApiDeps& d, const RequestContext& ctx) {
+  switch (ctx.route->info.access) {
+    case http::Access::anonymous: return std::nullopt;
+    case http::Access::internal:  // the SIP edge's hooks: later issues
+    case http::Access::operator_token: {
+      auto auth = ctx.header("Authorization");
+      constexpr std::string_view kBearer = "Bearer ";
+      if (auth.size() <= kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
+                                                       [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+        Response r = problem(401, "unauthorized", "Authentication required",
+                             "send the operator token as Authorization: Bearer <token>");
+        r.set(http::bhttp::field::www_authenticate, "Bearer realm=\"ringhouse-admin\"");
+        return r;
+      }
+      std::string presented(auth.substr(kBearer.size()));
+      if (d.operator_token_hash.empty() ||
+          !crypto::constant_time_equal(crypto::sha256(presented), d.operator_token_hash)) {
+        Response r = problem(401, "unauthorized", "Authentication required", "the token is not valid");
+        r.set(http::bhttp::field::www_authenticate, "Bearer realm=\"ringhouse-admin\", error=\"invalid_token\"");
+        return r;
+      }
+      return std::nullopt;
+    }
+  }
+  return problem(403, "forbidden", "Forbidden", "");
+}
+
+using RouteFn = awaitable<Response> (*)(ApiDeps&, RequestContext&);
+
+awaitable<Response> guarded(ApiDeps& d, RouteFn fn, RequestContext& ctx) {
+  if (auto denied = check_access(d, ctx)) co_return std::move(*denied);
+  co_return co_await fn(d, ctx);
+}
+
+json::object page_json(json::array data, const std::string& next) {
+  return {{"data", std::move(data)}, {"next", next.empty() ? json::value(nullptr) : json::value(next)}};
+}
+
+// ---- operations ---------------------------------------------------------
+
+awaitable<Response> healthz(ApiDeps& d, RequestContext&) {
+  co_return json_response(200, json::object{{"status", "ok"}, {"version", d.version}});
+}
+
+awaitable<Response> readyz(ApiDeps& d, RequestContext&) {
+  if (d.draining()) {
+    co_return json_response(503, json::object{{"status", "draining"}});
+  }
+  Status db = co_await offload(d.pool, [&] { return d.db.ping(); });
+  json::object checks{{"database", db ? "ok" : db.error().message}};
+  co_return json_response(db ? 200 : 503,
+                          json::object{{"status", db ? "ready" : "not_ready"}, {"checks", std::move(checks)}});
+}
+
+awaitable<Response> metrics_text(ApiDeps& d, RequestContext&) {
+  auto pool = d.db.stats();
+  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "open"}}).set(pool.size);
+  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "in_use"}}).set(pool.in_use);
+  d.metrics.gauge("ringhouse_db_pool_waiting", "Callers waiting for a database connection").set(pool.waiting);
+  d.metrics.gauge("ringhouse_db_pool_waits", "Times a caller had to wait for a connection (cumulative)")
+      .set(static_cast<double>(pool.waits_total));
+  // Collectors may query the database: off the I/O thread.
+  std::string body = co_await offload(d.pool, [&] { return d.metrics.render(); });
+  co_return http::text_response(200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+awaitable<Response> openapi(ApiDeps&, RequestContext&) {
+  co_return http::text_response(200, openapi_document(), "application/json");
+}
+
+// ---- tenants ------------------------------------------------------------
+
+awaitable<Response> branding(ApiDeps& d, RequestContext& ctx) {
+  std::string host(ctx.header("Host"));
+  auto t = co_await offload(d.pool, [&] { return d.tenants.resolve_host(host); });
+  if (!t) co_return problem_from_error(t.error(), ctx.request_id);
+  Response r = json_response(200, branding_json(*t));
+  r.set(http::bhttp::field::cache_control, "public, max-age=60");
+  r.set(http::bhttp::field::vary, "Host");
+  co_return r;
+}
+
+// Reads a tenant create/patch body into TenantInput; returns a 4xx on bad input.
+std::optional<Response> read_tenant_input(const RequestContext& ctx, accounts::TenantInput& in) {
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) return std::move(*body.error);
+  http::FieldReader f(*body.object);
+  f.reject_unknown({"slug", "name", "status", "default_country", "currency", "hostnames", "branding", "limits"});
+  in.slug = f.string("slug");
+  in.name = f.string("name");
+  in.status = f.string("status");
+  in.default_country = f.string("default_country");
+  in.currency = f.string("currency");
+  in.hostnames = f.string_list("hostnames");
+  if (const auto* b = f.object("branding")) {
+    http::FieldReader bf(*b, "branding");
+    bf.reject_unknown({"display_name", "logo_url", "primary_color", "accent_color", "support_email",
+                       "support_url", "terms_url", "privacy_url"});
+    in.display_name = bf.string("display_name");
+    in.logo_url = bf.string("logo_url");
+    in.primary_color = bf.string("primary_color");
+    in.accent_color = bf.string("accent_color");
+    in.support_email = bf.string("support_email");
+    in.support_url = bf.string("support_url");
+    in.terms_url = bf.string("terms_url");
+    in.privacy_url = bf.string("privacy_url");
+    f.merge(bf);
+  }
+  if (const auto* l = f.object("limits")) {
+    http::FieldReader lf(*l, "limits");
+    lf.reject_unknown({"max_numbers_per_user", "max_devices_per_user", "max_messages_per_day"});
+    in.max_numbers_per_user = lf.integer("max_numbers_per_user");
+    in.max_devices_per_user = lf.integer("max_devices_per_user");
+    in.max_messages_per_day = lf.integer("max_messages_per_day");
+    f.merge(lf);
+  }
+  if (!f.problems().empty()) return http::validation_problem(f.problems());
+  return std::nullopt;
+}
+
+awaitable<Response> list_tenants(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto page = http::read_page(ctx, 50, 200, err);
+  if (!page) co_return err;
+  auto r = co_await offload(d.pool, [&] { return d.tenants.list(page->after, page->limit); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& t : *r) arr.push_back(tenant_json(t));
+  std::string next = static_cast<int>(r->size()) == page->limit ? r->back().id : "";
+  co_return json_response(200, page_json(std::move(arr), next));
+}
+
+awaitable<Response> create_tenant(ApiDeps& d, RequestContext& ctx) {
+  accounts::TenantInput in;
+  if (auto bad = read_tenant_input(ctx, in)) co_return std::move(*bad);
+  std::vector<http::FieldProblem> missing;
+  if (!in.slug) missing.push_back({"slug", "is required"});
+  if (!in.name) missing.push_back({"name", "is required"});
+  if (!missing.empty()) co_return http::validation_problem(missing);
+  auto t = co_await offload(d.pool, [&] { return d.tenants.create(in); });
+  if (!t) co_return problem_from_error(t.error(), ctx.request_id);
+  Response r = json_response(201, tenant_json(*t));
+  r.set(http::bhttp::field::location, "/v1/admin/tenants/" + t->id);
+  co_return r;
+}
+
+awaitable<Response> get_tenant(ApiDeps& d, RequestContext& ctx) {
+  auto t = co_await offload(d.pool, [&] { return d.tenants.get(ctx.param("id")); });
+  if (!t) co_return problem_from_error(t.error(), ctx.request_id);
+  co_return json_response(200, tenant_json(*t));
+}
+
+awaitable<Response> patch_tenant(ApiDeps& d, RequestContext& ctx) {
+  accounts::TenantInput in;
+  if (auto bad = read_tenant_input(ctx, in)) co_return std::move(*bad);
+  auto t = co_await offload(d.pool, [&] { return d.tenants.update(ctx.param("id"), in); });
+  if (!t) co_return problem_from_error(t.error(), ctx.request_id);
+  co_return json_response(200, tenant_json(*t));
+}
+
+// ---- jobs and events ----------------------------------------------------
+
+// Kinds an operator may enqueue by hand.
+bool admin_enqueueable(const std::string& kind) {
+  return kind == "diag.probe" || kind == "maintenance.prune";
+}
+
+awaitable<Response> list_jobs(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto page = http::read_page(ctx, 50, 500, err);
+  if (!page) co_return err;
+  jobs::JobFilter f;
+  f.state = ctx.query_param("state").value_or("");
+  f.kind = ctx.query_param("kind").value_or("");
+  static const std::vector<std::string> kStates{"queued", "running", "done", "dead", "cancelled"};
+  if (!f.state.empty() && std::find(kStates.begin(), kStates.end(), f.state) == kStates.end()) {
+    co_return problem(400, "bad_parameter", "Bad query parameter",
+                      "state must be one of queued, running, done, dead, cancelled");
+  }
+  f.after_id = page->after;
+  f.limit = page->limit;
+  auto r = co_await offload(d.pool, [&] { return d.queue.list(f); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& j : *r) arr.push_back(job_json(j));
+  std::string next = static_cast<int>(r->size()) == page->limit ? r->back().id : "";
+  co_return json_response(200, page_json(std::move(arr), next));
+}
+
+awaitable<Response> enqueue_job(ApiDeps& d, RequestContext& ctx) {
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  http::FieldReader f(*body.object);
+  f.reject_unknown({"kind", "payload", "run_at", "max_attempts", "priority", "unique_key"});
+  auto kind = f.string("kind");
+  const json::object* payload = f.object("payload");
+  auto run_at = f.string("run_at");
+  auto max_attempts = f.integer("max_attempts");
+  auto priority = f.integer("priority");
+  auto unique_key = f.string("unique_key");
+  if (!kind) f.problems().push_back({"kind", "is required"});
+  else if (!admin_enqueueable(*kind))
+    f.problems().push_back({"kind", "must be one of diag.probe, maintenance.prune"});
+  jobs::JobSpec spec;
+  if (payload) spec.payload = json::serialize(*payload);
+  if (kind && *kind == "diag.probe") {
+    if (Status st = jobs::check_probe_payload(spec.payload); !st)
+      f.problems().push_back({"payload", st.error().message});
+  }
+  if (run_at) {
+    auto t = parse_rfc3339(*run_at);
+    if (!t) f.problems().push_back({"run_at", "must be an RFC 3339 time such as 2026-11-25T21:00:00Z"});
+    else spec.run_at_ms = *t;
+  }
+  if (max_attempts && (*max_attempts < 1 || *max_attempts > 100))
+    f.problems().push_back({"max_attempts", "must be from 1 to 100"});
+  if (priority && (*priority < -100 || *priority > 100))
+    f.problems().push_back({"priority", "must be from -100 to 100"});
+  if (unique_key && (unique_key->empty() || unique_key->size() > 191))
+    f.problems().push_back({"unique_key", "must be 1 to 191 bytes"});
+  if (!f.problems().empty()) co_return http::validation_problem(f.problems());
+  spec.kind = *kind;
+  spec.max_attempts = max_attempts ? static_cast<int>(*max_attempts) : 0;
+  spec.priority = priority ? static_cast<int>(*priority) : 0;
+  if (unique_key) spec.unique_key = *unique_key;
+  auto job = co_await offload(d.pool, [&]() -> Result<jobs::Job> {
+    RH_ASSIGN(std::string id, d.queue.enqueue(spec));
+    return d.queue.get(id);
+  });
+  if (!job) co_return problem_from_error(job.error(), ctx.request_id);
+  if (d.jobs_enqueued) d.jobs_enqueued();
+  Response r = json_response(201, job_json(*job));
+  r.set(http::bhttp::field::location, "/v1/admin/jobs/" + job->id);
+  co_return r;
+}
+
+awaitable<Response> get_job(ApiDeps& d, RequestContext& ctx) {
+  auto r = co_await offload(d.pool, [&] { return d.queue.get(ctx.param("id")); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  co_return json_response(200, job_json(*r));
+}
+
+awaitable<Response> retry_job(ApiDeps& d, RequestContext& ctx) {
+  auto r = co_await offload(d.pool, [&] { return d.queue.retry(ctx.param("id")); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  if (d.jobs_enqueued) d.jobs_enqueued();
+  co_return json_response(200, job_json(*r));
+}
+
+awaitable<Response> cancel_job(ApiDeps& d, RequestContext& ctx) {
+  auto r = co_await offload(d.pool, [&] { return d.queue.cancel(ctx.param("id")); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  co_return json_response(200, job_json(*r));
+}
+
+awaitable<Response> job_runs(ApiDeps& d, RequestContext& ctx) {
+  auto r = co_await offload(d.pool, [&]() -> Result<std::vector<jobs::ProbeRun>> {
+    RH_TRY(d.queue.get(ctx.param("id")));
+    return jobs::probe_runs(d.db, ctx.param("id"));
+  });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& run : *r) arr.push_back(probe_run_json(run));
+  co_return json_response(200, page_json(std::move(arr), ""));
+}
+
+awaitable<Response> queue_summary(ApiDeps& d, RequestContext& ctx) {
+  auto r = co_await offload(d.pool, [&]() -> Result<json::object> {
+    RH_ASSIGN(auto counts, d.queue.counts());
+    RH_ASSIGN(auto schedules, d.queue.schedules());
+    json::object c;
+    for (const auto& [state, n] : counts) c[state] = n;
+    json::array s;
+    for (const auto& sc : schedules) {
+      s.push_back(json::object{{"name", sc.name}, {"kind", sc.kind}, {"interval_seconds", sc.interval_s},
+                               {"next_run_at", format_rfc3339(sc.next_run_at)}});
+    }
+    return json::object{{"counts", std::move(c)}, {"schedules", std::move(s)}};
+  });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  co_return json_response(200, *r);
+}
+
+awaitable<Response> list_events(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto page = http::read_page(ctx, 50, 500, err);
+  if (!page) co_return err;
+  jobs::EventFilter f;
+  f.type = ctx.query_param("type").value_or("");
+  f.tenant_id = ctx.query_param("tenant_id").value_or("");
+  f.limit = page->limit;
+  if (!page->after.empty()) {
+    try {
+      std::size_t used = 0;
+      f.after_seq = std::stoll(page->after, &used);
+      if (used != page->after.size() || f.after_seq < 0) throw std::invalid_argument("after");
+    } catch (const std::exception&) {
+      co_return problem(400, "bad_parameter", "Bad query parameter", "after must be an event seq number");
+    }
+  }
+  auto r = co_await offload(d.pool, [&] { return jobs::list_events(d.db, f); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& e : *r) arr.push_back(event_json(e));
+  std::string next = static_cast<int>(r->size()) == page->limit ? std::to_string(r->back().seq) : "";
+  co_return json_response(200, page_json(std::move(arr), next));
+}
+
+}  // namespace
+
+void register_routes(http::Router& router, ApiDeps& deps) {
+  auto add = [&](Verb v, const char* pattern, RouteFn fn, http::Access access, const char* summary) {
+    router.add(
+        v, pattern,
+        [&deps, fn](RequestContext& ctx) { return guarded(deps, fn, ctx); },
+        http::RouteInfo{summary, access, 0});
+  };
+  using A = http::Access;
+  add(Verb::get, "/healthz", healthz, A::anonymous, "Liveness");
+  add(Verb::get, "/readyz", readyz, A::anonymous, "Readiness (database reachable, not draining)");
+  add(Verb::get, "/metrics", metrics_text, A::anonymous, "Prometheus metrics");
+  add(Verb::get, "/v1/openapi.json", openapi, A::anonymous, "This API's OpenAPI document");
+  add(Verb::get, "/v1/branding", branding, A::anonymous, "Public branding of the Host's tenant");
+
+  add(Verb::get, "/v1/admin/tenants", list_tenants, A::operator_token, "List tenants");
+  add(Verb::post, "/v1/admin/tenants", create_tenant, A::operator_token, "Create a tenant");
+  add(Verb::get, "/v1/admin/tenants/{id}", get_tenant, A::operator_token, "Get a tenant");
+  add(Verb::patch, "/v1/admin/tenants/{id}", patch_tenant, A::operator_token, "Update a tenant");
+
+  add(Verb::get, "/v1/admin/jobs", list_jobs, A::operator_token, "List jobs");
+  add(Verb::post, "/v1/admin/jobs", enqueue_job, A::operator_token, "Enqueue a job");
+  add(Verb::get, "/v1/admin/jobs/{id}", get_job, A::operator_token, "Get a job");
+  add(Verb::post, "/v1/admin/jobs/{id}/retry", retry_job, A::operator_token, "Retry a dead job");
+  add(Verb::post, "/v1/admin/jobs/{id}/cancel", cancel_job, A::operator_token, "Cancel a queued job");
+  add(Verb::get, "/v1/admin/jobs/{id}/probe-runs", job_runs, A::operator_token,
+      "Runs recorded by a diag.probe job");
+  add(Verb::get, "/v1/admin/queue", queue_summary, A::operator_token, "Job counts by state and schedules");
+  add(Verb::get, "/v1/admin/events", list_events, A::operator_token, "List outbox events");
+}
+
+}  // namespace rh::api

@@ -1,0 +1,217 @@
+// ringhouse: the one binary. `up` runs the whole platform on one machine,
+// `serve` the API server alone; `migrate`, `config` and `admin` are tools.
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "accounts/tenants.hpp"
+#include "api/json_views.hpp"
+#include "app/cli.hpp"
+#include "app/platform.hpp"
+#include "app/supervisor.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "storage/migrations.hpp"
+#include "storage/settings.hpp"
+
+namespace fs = std::filesystem;
+using namespace rh;
+
+namespace {
+
+constexpr const char* kUsage = R"(ringhouse — a self-hosted second-phone-number platform
+
+Usage:
+  ringhouse up      [options]   run the whole platform on this machine (embedded defaults)
+  ringhouse serve   [options]   run the API server alone (production, under systemd)
+  ringhouse migrate [options] [--status]
+                                apply pending database migrations, or list them
+  ringhouse config --defaults   print a complete, commented configuration file
+  ringhouse config --markdown   print the configuration reference (docs/config.md)
+  ringhouse config --show [options]
+                                print the effective configuration and where each value came from
+  ringhouse admin create-tenant --slug S --name N [--hostname H]... [--country CC] [--currency CUR]
+  ringhouse admin operator-token [options]
+                                print where the operator (admin API) token is kept
+  ringhouse version
+
+Options (every command that reads configuration):
+  --config FILE       TOML configuration file
+  --data-dir DIR      same as --set node.data_dir=DIR (default ./data)
+  --http-port N       same as --set http.port=N (default 8080; 0 picks a free port)
+  --set KEY=VALUE     set any key (see `ringhouse config --defaults`); repeatable
+Precedence: --set/--data-dir/--http-port > RINGHOUSE_* environment > --config file > defaults.
+)";
+
+log::Options log_options(const config::Config& cfg) {
+  return {cfg.string("log.level"), cfg.string("log.format"), cfg.string("log.access_log")};
+}
+
+std::string self_exe(const char* argv0) {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : p.string();
+}
+
+int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* argv0) {
+  log::setup({cfg.string("log.level"), cfg.string("log.format"), "off"});
+  app::Secrets secrets = app::prepare_data_dir(cfg);
+  // Migrate and create the default tenant here, so that problems show before
+  // any child starts; serve repeats both as no-ops.
+  { auto db = app::open_and_migrate(cfg, false); }
+  fs::path data = fs::absolute(cfg.string("node.data_dir"));
+  fs::path run_file = data / "run" / "http.json";
+  std::error_code ec;
+  fs::remove(run_file, ec);
+
+  std::vector<std::string> argv{self_exe(argv0), "serve"};
+  for (auto& a : app::config_arguments(cl)) argv.push_back(a);
+  app::Supervisor sup(std::chrono::milliseconds(cfg.integer("http.drain_timeout_ms") + 5000));
+  sup.add({"api", argv});
+  // Kamailio and rtpengine join here when the voice module lands.
+  sup.on_tick([&]() -> bool {
+    std::ifstream in(run_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    boost::system::error_code jec;
+    auto v = boost::json::parse(ss.str(), jec);
+    if (jec || !v.is_object()) return false;
+    if (v.as_object()["pid"].to_number<long>() != sup.pid_of("api")) return false;
+    std::string url(v.as_object()["url"].as_string());
+    std::string db = cfg.string("storage.driver") == "mariadb"
+                         ? std::string("MariaDB")
+                         : "SQLite " + (cfg.string("storage.sqlite_path").empty()
+                                            ? (data / "ringhouse.db").string()
+                                            : cfg.string("storage.sqlite_path"));
+    std::cout << fmt::format(
+                     "\nRinghouse is up.\n\n"
+                     "  App and API     {0}/\n"
+                     "  Branding        {0}/v1/branding\n"
+                     "  API document    {0}/v1/openapi.json\n"
+                     "  Health          {0}/healthz   {0}/readyz\n"
+                     "  Metrics         {0}/metrics\n\n"
+                     "  Data            {1}\n"
+                     "  Database        {2}\n"
+                     "  Operator token  {3}{4}\n"
+                     "                  (send it as Authorization: Bearer <token> to /v1/admin/*)\n\n"
+                     "Press Ctrl-C to stop.\n",
+                     url, data.string(), db, secrets.operator_token_path,
+                     secrets.operator_token_created ? "  (new)" : "")
+              << std::flush;
+    return true;
+  });
+  return sup.run();
+}
+
+int cmd_migrate(const app::CommandLine& cl, const config::Config& cfg) {
+  log::setup(log_options(cfg));
+  app::prepare_data_dir(cfg);
+  if (cl.has_flag("status")) {
+    auto db = storage::open_database(cfg);
+    if (!db) throw std::runtime_error(db.error().message);
+    storage::Migrator m = app::migrator();
+    auto applied = m.applied(**db);
+    if (!applied) throw std::runtime_error(applied.error().message);
+    auto pending = m.pending(**db);
+    if (!pending) throw std::runtime_error(pending.error().message);
+    for (const auto& a : *applied)
+      std::cout << "applied  " << a.version << "  " << a.name << "  " << format_rfc3339(a.applied_at_ms) << "\n";
+    for (const auto& p : *pending) std::cout << "pending  " << p.version << "  " << p.name << "\n";
+    return 0;
+  }
+  auto db = app::open_and_migrate(cfg, true);
+  std::cout << "database is at the current schema\n";
+  return 0;
+}
+
+int cmd_admin(const app::CommandLine& cl, const config::Config& cfg) {
+  log::setup({cfg.string("log.level"), cfg.string("log.format"), "off"});
+  std::string sub = cl.positional.size() > 1 ? cl.positional[1] : "";
+  if (sub == "operator-token") {
+    auto s = app::prepare_data_dir(cfg);
+    std::cout << s.operator_token_path << "\n";
+    return 0;
+  }
+  if (sub == "create-tenant") {
+    app::prepare_data_dir(cfg);
+    auto db = app::open_and_migrate(cfg, false);
+    SystemClock clock;
+    accounts::TenantStore tenants(*db, clock);
+    accounts::TenantInput in;
+    in.slug = cl.option("slug");
+    in.name = cl.option("name");
+    if (!in.slug || !in.name) {
+      std::cerr << "admin create-tenant needs --slug and --name\n";
+      return 2;
+    }
+    auto hosts = cl.options_named("hostname");
+    if (!hosts.empty()) in.hostnames = hosts;
+    if (auto c = cl.option("country")) in.default_country = *c;
+    if (auto c = cl.option("currency")) in.currency = *c;
+    if (auto c = cl.option("display-name")) in.display_name = *c;
+    auto t = tenants.create(in);
+    if (!t) {
+      std::cerr << "cannot create the tenant: " << t.error().message << "\n";
+      return 1;
+    }
+    std::cout << boost::json::serialize(api::tenant_json(*t)) << "\n";
+    return 0;
+  }
+  std::cerr << "unknown admin command '" << sub << "'\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    crypto::init();
+    auto cl = app::parse_command_line(argc, argv, {"defaults", "markdown", "show", "status", "help"});
+    std::string cmd = cl.positional.empty() ? "" : cl.positional[0];
+    if (cmd.empty() || cmd == "help" || cl.has_flag("help")) {
+      std::cout << kUsage;
+      return cmd.empty() && !cl.has_flag("help") ? 2 : 0;
+    }
+    if (cmd == "version") {
+      std::cout << "ringhouse " << app::version() << "\n";
+      return 0;
+    }
+    if (cmd == "config" && cl.has_flag("defaults")) {
+      std::cout << app::schema().render_defaults_toml();
+      return 0;
+    }
+    if (cmd == "config" && cl.has_flag("markdown")) {
+      std::cout << app::schema().render_markdown();
+      return 0;
+    }
+    auto cfg = app::load_config(app::config_sources(cl));
+    if (cmd == "config") {
+      std::cout << cfg.render_effective();
+      return 0;
+    }
+    if (cmd == "serve") {
+      log::setup(log_options(cfg));
+      return app::serve(cfg);
+    }
+    if (cmd == "up") return cmd_up(cl, cfg, argv[0]);
+    if (cmd == "migrate") return cmd_migrate(cl, cfg);
+    if (cmd == "admin") return cmd_admin(cl, cfg);
+    std::cerr << "unknown command '" << cmd << "'\n\n" << kUsage;
+    return 2;
+  } catch (const config::ConfigError& e) {
+    std::cerr << "ringhouse: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "ringhouse: " << e.what() << "\n";
+    log::flush();
+    return 1;
+  }
+}

@@ -1,0 +1,248 @@
+#include "app/platform.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <thread>
+
+#include "accounts/settings.hpp"
+#include "accounts/tenants.hpp"
+#include "api/api.hpp"
+#include "core/async.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "core/settings.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "http/settings.hpp"
+#include "jobs/builtin_jobs.hpp"
+#include "jobs/schema.hpp"
+#include "jobs/settings.hpp"
+#include "storage/migrations.hpp"
+#include "storage/settings.hpp"
+
+namespace rh::app {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+std::string version() { return "0.1.0"; }
+
+const config::Schema& schema() {
+  static const config::Schema s = [] {
+    config::Schema sc;
+    core::declare_config(sc);
+    http::declare_config(sc);
+    storage::declare_config(sc);
+    jobs::declare_config(sc);
+    accounts::declare_config(sc);
+    sc.secret("admin.operator_token",
+              "Bearer token for the operator (admin) API. Empty: a token is generated on first "
+              "start and kept in <data_dir>/secrets/operator-token.");
+    return sc;
+  }();
+  return s;
+}
+
+config::Config load_config(const config::Sources& sources) { return config::Config::load(schema(), sources); }
+
+namespace {
+
+std::vector<storage::Migration> all_migrations() {
+  std::vector<storage::Migration> out = jobs::migrations();
+  for (auto& m : accounts::migrations()) out.push_back(std::move(m));
+  return out;
+}
+
+// Reads a secret file, creating it with fresh random content when missing.
+std::string secret_file(const fs::path& path, std::size_t bytes, bool& created) {
+  std::ifstream in(path);
+  std::string value;
+  if (in && std::getline(in, value) && !value.empty()) return value;
+  value = crypto::random_token(bytes);
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    std::string line = value + "\n";
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, path);
+  created = true;
+  return value;
+}
+
+void write_run_file(const fs::path& path, const std::string& body) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << body;
+  }
+  fs::rename(tmp, path);
+}
+
+}  // namespace
+
+Secrets prepare_data_dir(const config::Config& cfg) {
+  fs::path dir = cfg.string("node.data_dir");
+  std::error_code ec;
+  fs::create_directories(dir / "secrets", ec);
+  if (!ec) fs::create_directories(dir / "run", ec);
+  if (ec) throw std::runtime_error("cannot create data directory " + dir.string() + ": " + ec.message());
+  ::chmod((dir / "secrets").c_str(), 0700);
+  Secrets s;
+  s.operator_token_path = fs::absolute(dir / "secrets" / "operator-token").string();
+  bool created = false;
+  std::string file_token = secret_file(dir / "secrets" / "operator-token", 32, created);
+  s.operator_token_created = created;
+  std::string configured = cfg.string("admin.operator_token");
+  s.operator_token = configured.empty() ? file_token : configured;
+  // Keys the later modules sign with (access tokens, media URLs).
+  bool unused = false;
+  secret_file(dir / "secrets" / "url-signing-key", 32, unused);
+  return s;
+}
+
+storage::Migrator migrator() { return storage::Migrator(all_migrations()); }
+
+std::unique_ptr<storage::Database> open_and_migrate(const config::Config& cfg, bool force_migrate) {
+  auto db = storage::open_database(cfg);
+  if (!db) throw std::runtime_error("cannot open the database: " + db.error().message);
+  storage::Migrator m = migrator();
+  SystemClock clock;
+  if (force_migrate || cfg.boolean("storage.auto_migrate")) {
+    auto n = m.migrate(**db, clock.now_ms());
+    if (!n) throw std::runtime_error("migration failed: " + n.error().message);
+    if (*n > 0) log::get("storage")->info("applied {} migration(s)", *n);
+  } else {
+    auto pending = m.pending(**db);
+    if (!pending) throw std::runtime_error("cannot read the schema version: " + pending.error().message);
+    if (!pending->empty()) {
+      throw std::runtime_error(fmt::format(
+          "the database needs {} migration(s); run `ringhouse migrate` (storage.auto_migrate is off)",
+          pending->size()));
+    }
+  }
+  return std::move(*db);
+}
+
+namespace {
+
+// Logs every event at debug level; the stream, push and webhooks consumers
+// plug in beside it.
+class EventLog final : public jobs::EventConsumer {
+ public:
+  std::string name() const override { return "log"; }
+  Status deliver(const jobs::Event& e) override {
+    log::get("events")->debug("{} {} tenant={} subject={}", e.id, e.type, e.tenant_id, e.subject);
+    return {};
+  }
+};
+
+}  // namespace
+
+int serve(const config::Config& cfg) {
+  auto logger = log::get("ringhouse");
+  Secrets secrets = prepare_data_dir(cfg);
+  fs::path run_file = fs::path(cfg.string("node.data_dir")) / "run" / "http.json";
+  std::error_code ec;
+  fs::remove(run_file, ec);
+
+  auto db = open_and_migrate(cfg, false);
+  auto blobs = storage::open_blob_store(cfg);
+  SystemClock clock;
+  metrics::Registry metrics;
+
+  accounts::TenantStore tenants(*db, clock);
+  if (cfg.boolean("tenants.create_default")) {
+    auto t = tenants.ensure_default(accounts::default_tenant(cfg));
+    if (!t) throw std::runtime_error("cannot create the default tenant: " + t.error().message);
+  }
+
+  jobs::JobQueue queue(*db, clock, jobs::queue_options(cfg));
+  jobs::JobWorker worker(queue, *db, metrics, jobs::worker_options(cfg));
+  auto builtin = jobs::builtin_options(cfg);
+  jobs::register_builtin_jobs(worker, clock, builtin);
+  if (auto st = jobs::schedule_builtin_jobs(queue, builtin); !st)
+    throw std::runtime_error("cannot schedule built-in jobs: " + st.error().message);
+
+  jobs::EventDispatcher dispatcher(*db, clock, metrics, jobs::dispatcher_options(cfg));
+  dispatcher.add_consumer(std::make_shared<EventLog>());
+
+  int threads = static_cast<int>(cfg.integer("http.threads"));
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  asio::io_context ioc(threads);
+  BlockingPool pool(static_cast<std::size_t>(cfg.integer("storage.blocking_threads")));
+  http::Router router(metrics);
+  http::Server* server_ptr = nullptr;
+  api::ApiDeps deps{*db,
+                    pool,
+                    tenants,
+                    queue,
+                    [&worker] { worker.notify(); },
+                    metrics,
+                    clock,
+                    crypto::sha256(secrets.operator_token),
+                    [&server_ptr] { return server_ptr && server_ptr->draining(); },
+                    version()};
+  api::register_routes(router, deps);
+  http::Server server(ioc, router, metrics, http::server_options(cfg));
+  server_ptr = &server;
+  server.start();
+
+  if (cfg.boolean("jobs.enabled")) worker.start();
+  if (cfg.boolean("events.enabled")) dispatcher.start();
+
+  std::string url = cfg.string("http.public_url");
+  if (url.empty()) url = fmt::format("http://localhost:{}", server.port());
+  write_run_file(run_file, fmt::format(R"({{"pid":{},"port":{},"address":"{}","url":"{}"}})" "\n",
+                                       ::getpid(), server.port(), cfg.string("http.address"), url));
+  logger->info("ringhouse {} serving on {}:{} ({} database, {} I/O threads)", version(),
+               cfg.string("http.address"), server.port(), storage::dialect_name(db->dialect()), threads);
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(ioc);
+  auto drain_ms = std::chrono::milliseconds(cfg.integer("http.drain_timeout_ms"));
+  signals.async_wait([&](const boost::system::error_code& e, int sig) {
+    if (e) return;
+    logger->info("signal {}: draining ({} connection(s) open)", sig, server.connections());
+    drain_timer.expires_after(drain_ms);
+    drain_timer.async_wait([&](const boost::system::error_code& te) {
+      if (te) return;
+      logger->warn("drain time-out: {} connection(s) still open; stopping", server.connections());
+      ioc.stop();
+    });
+    server.shutdown([&] {
+      asio::post(ioc, [&] {
+        logger->info("drained");
+        ioc.stop();
+      });
+    });
+  });
+
+  std::vector<std::thread> io_threads;
+  for (int i = 1; i < threads; ++i) io_threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : io_threads) t.join();
+
+  worker.stop();
+  dispatcher.stop();
+  pool.stop();
+  fs::remove(run_file, ec);
+  logger->info("stopped");
+  log::flush();
+  return 0;
+}
+
+}  // namespace rh::app

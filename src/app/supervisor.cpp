@@ -1,0 +1,124 @@
+#include "app/supervisor.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "core/log.hpp"
+
+namespace rh::app {
+
+void Supervisor::add(ChildSpec spec) { children_.push_back({std::move(spec)}); }
+
+pid_t Supervisor::pid_of(const std::string& name) const {
+  for (const auto& c : children_) {
+    if (c.spec.name == name) return c.pid;
+  }
+  return -1;
+}
+
+bool Supervisor::spawn(Child& c) {
+  auto logger = log::get("up");
+  std::vector<char*> argv;
+  for (auto& a : c.spec.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    logger->error("cannot start {}: {}", c.spec.name, std::strerror(errno));
+    return false;
+  }
+  if (pid == 0) {
+    // Child: unblock signals, die with the supervisor, exec.
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, nullptr);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
+    execv(argv[0], argv.data());
+    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
+    _exit(127);
+  }
+  c.pid = pid;
+  c.started = std::chrono::steady_clock::now();
+  logger->info("started {} (pid {})", c.spec.name, pid);
+  return true;
+}
+
+int Supervisor::run() {
+  auto logger = log::get("up");
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+
+  for (auto& c : children_) spawn(c);
+  bool stopping = false;
+  bool ticking = static_cast<bool>(tick_);
+  std::chrono::steady_clock::time_point deadline{};
+  for (;;) {
+    timespec ts{0, 250'000'000};
+    siginfo_t info{};
+    int sig = sigtimedwait(&set, &info, &ts);
+    auto now = std::chrono::steady_clock::now();
+    if ((sig == SIGINT || sig == SIGTERM || sig == SIGHUP) && !stopping) {
+      logger->info("stopping (signal {})", sig);
+      stopping = true;
+      deadline = now + grace_;
+      for (auto& c : children_) {
+        if (c.pid > 0) kill(c.pid, SIGTERM);
+      }
+    }
+    // Reap whatever exited.
+    for (;;) {
+      int status = 0;
+      pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) break;
+      for (auto& c : children_) {
+        if (c.pid != pid) continue;
+        c.pid = -1;
+        std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                            : "was killed by signal " + std::to_string(WTERMSIG(status));
+        if (stopping) {
+          logger->info("{} {}", c.spec.name, how);
+          break;
+        }
+        // Back-off: 1 s, 2 s, 4 s ... 30 s; reset after a minute of good running.
+        if (now - c.started > std::chrono::minutes(1)) c.restarts = 0;
+        auto delay = std::chrono::seconds(std::min(30, 1 << std::min(c.restarts, 5)));
+        ++c.restarts;
+        c.restart_at = now + delay;
+        logger->warn("{} {}; restarting in {} s", c.spec.name, how, delay.count());
+      }
+    }
+    if (stopping) {
+      bool all_gone = true;
+      for (auto& c : children_) all_gone &= c.pid <= 0;
+      if (all_gone) return 0;
+      if (now >= deadline) {
+        for (auto& c : children_) {
+          if (c.pid > 0) {
+            logger->warn("{} did not stop in time; killing it", c.spec.name);
+            kill(c.pid, SIGKILL);
+          }
+        }
+        deadline = now + std::chrono::hours(1);
+      }
+      continue;
+    }
+    for (auto& c : children_) {
+      if (c.pid <= 0 && now >= c.restart_at) spawn(c);
+    }
+    if (ticking && tick_()) ticking = false;
+  }
+}
+
+}  // namespace rh::app

@@ -1,0 +1,45 @@
+// A small process supervisor for `ringhouse up`: starts child processes
+// (the API server now; Kamailio and rtpengine later), restarts one that dies
+// with a growing back-off, and on SIGINT/SIGTERM stops them all, politely
+// first (SIGTERM), then with SIGKILL after a grace period.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rh::app {
+
+struct ChildSpec {
+  std::string name;
+  std::vector<std::string> argv;  // argv[0] is the executable path
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(std::chrono::milliseconds grace) : grace_(grace) {}
+  void add(ChildSpec spec);
+  // Called on every loop turn (about 4 times a second) until it returns true.
+  void on_tick(std::function<bool()> fn) { tick_ = std::move(fn); }
+  // Runs until a stop signal; returns the exit code for the process.
+  int run();
+  pid_t pid_of(const std::string& name) const;
+
+ private:
+  struct Child {
+    ChildSpec spec;
+    pid_t pid = -1;
+    int restarts = 0;
+    std::chrono::steady_clock::time_point started{};
+    std::chrono::steady_clock::time_point restart_at{};
+  };
+  bool spawn(Child& c);
+  std::vector<Child> children_;
+  std::chrono::milliseconds grace_;
+  std::function<bool()> tick_;
+};
+
+}  // namespace rh::app

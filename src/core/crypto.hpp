@@ -1,0 +1,28 @@
+// Small crypto helpers over libsodium: random bytes, encodings, hashing and
+// constant-time comparison.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rh::crypto {
+
+// Initialises libsodium; safe to call more than once. Throws on failure.
+void init();
+
+std::string random_bytes(std::size_t n);
+std::uint64_t random_u64();
+// Uniform in [0, bound).
+std::uint64_t random_below(std::uint64_t bound);
+
+std::string hex_encode(std::string_view bytes);
+std::string base64url_encode(std::string_view bytes);  // unpadded
+// A URL-safe random token carrying `bytes` bytes of entropy.
+std::string random_token(std::size_t bytes = 32);
+
+std::string sha256(std::string_view data);  // raw 32 bytes
+std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace rh::crypto

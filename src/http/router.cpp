@@ -1,0 +1,160 @@
+#include "http/router.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace rh::http {
+
+namespace {
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  if (!path.empty() && path[0] == '/') i = 1;
+  while (i <= path.size()) {
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+bool is_param(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+}  // namespace
+
+const std::string& RequestContext::param(std::string_view name) const {
+  for (const auto& [k, v] : params) {
+    if (k == name) return v;
+  }
+  throw std::logic_error("route has no parameter " + std::string(name));
+}
+
+std::optional<std::string> RequestContext::query_param(std::string_view name) const {
+  std::size_t i = 0;
+  while (i < query.size()) {
+    auto amp = query.find('&', i);
+    if (amp == std::string_view::npos) amp = query.size();
+    auto pair = query.substr(i, amp - i);
+    auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    if (key && *key == name) {
+      if (eq == std::string_view::npos) return std::string();
+      return percent_decode(pair.substr(eq + 1), true);
+    }
+    i = amp + 1;
+  }
+  return std::nullopt;
+}
+
+std::string_view RequestContext::header(std::string_view name) const {
+  auto it = req.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return {};
+  auto v = it->value();
+  return {v.data(), v.size()};
+}
+
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      auto hex = [](char h) -> int {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void Router::add(Verb method, std::string pattern, Handler h, RouteInfo info) {
+  auto r = std::make_unique<Route>();
+  r->method = method;
+  r->pattern = pattern;
+  for (auto seg : split_path(pattern)) r->segments.emplace_back(seg);
+  r->handler = std::move(h);
+  r->info = std::move(info);
+  for (const auto& existing : routes_) {
+    if (existing->method == method && existing->pattern == pattern)
+      throw std::logic_error("route added twice: " + pattern);
+  }
+  r->latency = &metrics_.histogram("ringhouse_http_request_duration_seconds",
+                                   "HTTP request latency by route", {{"route", pattern}},
+                                   metrics::latency_buckets());
+  routes_.push_back(std::move(r));
+  // Literal segments before parameters, so /v1/numbers/available beats /v1/numbers/{id}.
+  std::stable_sort(routes_.begin(), routes_.end(), [](const auto& a, const auto& b) {
+    std::size_t n = std::min(a->segments.size(), b->segments.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      bool pa = is_param(a->segments[i]), pb = is_param(b->segments[i]);
+      if (pa != pb) return !pa;
+    }
+    return false;
+  });
+}
+
+Match Router::match(Verb method, std::string_view path) const {
+  Match m;
+  auto segs = split_path(path);
+  for (const auto& r : routes_) {
+    if (r->segments.size() != segs.size()) continue;
+    bool ok = true;
+    for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+      if (!is_param(r->segments[i]) && r->segments[i] != segs[i]) ok = false;
+      if (is_param(r->segments[i]) && segs[i].empty()) ok = false;
+    }
+    if (!ok) continue;
+    if (r->method != method) {
+      if (std::find(m.allowed.begin(), m.allowed.end(), r->method) == m.allowed.end())
+        m.allowed.push_back(r->method);
+      continue;
+    }
+    if (m.route) continue;
+    std::vector<std::pair<std::string, std::string>> params;
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+      if (!is_param(r->segments[i])) continue;
+      auto v = percent_decode(segs[i], false);
+      if (!v) {
+        m.bad_escape = true;
+        return m;
+      }
+      params.emplace_back(r->segments[i].substr(1, r->segments[i].size() - 2), std::move(*v));
+    }
+    m.route = r.get();
+    m.params = std::move(params);
+  }
+  if (m.route) m.allowed.clear();
+  return m;
+}
+
+void Router::observe(const Route* r, Verb method, unsigned status, double seconds) {
+  Route* route = const_cast<Route*>(r ? r : &unmatched_);
+  if (status >= route->by_status.size()) status = 599;
+  metrics::Counter* c = route->by_status[status].load(std::memory_order_acquire);
+  if (!c) {
+    std::lock_guard lk(init_mu_);
+    c = route->by_status[status].load(std::memory_order_acquire);
+    if (!c) {
+      std::string m(bhttp::to_string(r ? r->method : method));
+      c = &metrics_.counter("ringhouse_http_requests_total", "HTTP requests by route, method and status",
+                            {{"route", r ? r->pattern : "unmatched"}, {"method", r ? m : "any"},
+                             {"status", std::to_string(status)}});
+      route->by_status[status].store(c, std::memory_order_release);
+    }
+  }
+  c->inc();
+  if (r && r->latency) r->latency->observe(seconds);
+}
+
+}  // namespace rh::http

@@ -1,0 +1,59 @@
+// Routes by method and path pattern with {name} parameters:
+//   GET /v1/admin/tenants/{id}
+// Literal segments win over parameters. A path that matches with another
+// method gets 405 with Allow.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/metrics.hpp"
+#include "http/types.hpp"
+
+namespace rh::http {
+
+struct Route {
+  Verb method;
+  std::string pattern;
+  std::vector<std::string> segments;  // "{id}" for a parameter
+  Handler handler;
+  RouteInfo info;
+
+  // Per-route metrics, created on first use (hot path: no registry lookup).
+  metrics::Histogram* latency = nullptr;
+  std::array<std::atomic<metrics::Counter*>, 600> by_status{};
+};
+
+struct Match {
+  const Route* route = nullptr;
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<Verb> allowed;  // when the path exists with other methods
+  bool bad_escape = false;
+};
+
+class Router {
+ public:
+  explicit Router(metrics::Registry& metrics) : metrics_(metrics) {}
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  void add(Verb method, std::string pattern, Handler h, RouteInfo info = {});
+  Match match(Verb method, std::string_view path) const;
+  const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+
+  // Counts a response for metrics.
+  void observe(const Route* r, Verb method, unsigned status, double seconds);
+
+ private:
+  metrics::Registry& metrics_;
+  std::vector<std::unique_ptr<Route>> routes_;
+  // Responses that matched no route.
+  Route unmatched_;
+  std::mutex init_mu_;
+};
+
+}  // namespace rh::http
