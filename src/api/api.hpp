@@ -36,6 +36,7 @@ struct ApiDeps {
   std::string operator_token_hash;  // sha256 of the operator token
   std::function<bool()> draining;
   std::string version;
+  const http::Router* router = nullptr;  // for the route listing
 };
 
 // The OpenAPI document compiled into the binary (api/openapi.json).

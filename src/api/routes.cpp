@@ -334,6 +334,28 @@ awaitable<Response> list_events(ApiDeps& d, RequestContext& ctx) {
   co_return json_response(200, page_json(std::move(arr), next));
 }
 
+const char* access_name(http::Access a) {
+  switch (a) {
+    case http::Access::anonymous: return "anonymous";
+    case http::Access::operator_token: return "operator";
+    case http::Access::internal: return "internal";
+  }
+  return "?";
+}
+
+awaitable<Response> list_routes(ApiDeps& d, RequestContext&) {
+  json::array arr;
+  if (d.router) {
+    for (const auto& r : d.router->routes()) {
+      arr.push_back(json::object{{"method", std::string(http::bhttp::to_string(r->method))},
+                                 {"path", r->pattern},
+                                 {"access", access_name(r->info.access)},
+                                 {"summary", r->info.summary}});
+    }
+  }
+  co_return json_response(200, page_json(std::move(arr), ""));
+}
+
 }  // namespace
 
 void register_routes(http::Router& router, ApiDeps& deps) {
@@ -364,6 +386,9 @@ void register_routes(http::Router& router, ApiDeps& deps) {
       "Runs recorded by a diag.probe job");
   add(Verb::get, "/v1/admin/queue", queue_summary, A::operator_token, "Job counts by state and schedules");
   add(Verb::get, "/v1/admin/events", list_events, A::operator_token, "List outbox events");
+  add(Verb::get, "/v1/admin/routes", list_routes, A::operator_token,
+      "Every route this server answers, with who may call it");
+  deps.router = &router;
 }
 
 }  // namespace rh::api

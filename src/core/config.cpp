@@ -280,7 +280,7 @@ std::string Schema::render_defaults_toml() const {
       out += "\n" + wrap_comment(k->help);
       out += fmt::format("# type: {}; environment: {}\n", type_name(k->type), env_name(k->name));
       std::string leaf = k->name.substr(section.size() + 1);
-      out += fmt::format("{}{} = {}\n", k->secret ? "# " : "", leaf, render_value(k->default_value));
+      out += fmt::format("{} = {}\n", leaf, render_value(k->default_value));
     }
   }
   return out;

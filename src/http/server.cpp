@@ -59,6 +59,7 @@ struct Connection {
   explicit Connection(tcp::socket s) : stream(std::move(s)) {}
   beast::tcp_stream stream;
   std::atomic<bool> busy{false};  // handling a request (between read and write)
+  bool timed_out = false;         // the read deadline passed (strand only)
 };
 
 class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
@@ -72,7 +73,9 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         draining_(draining),
         logger_(log::get("http")),
         rejected_(metrics.counter("ringhouse_http_connections_rejected_total",
-                                  "Connections refused because max_connections was reached")) {
+                                  "Connections refused because max_connections was reached")),
+        in_flight_(metrics.gauge("ringhouse_http_requests_in_flight",
+                                 "Requests received (headers read) and not yet answered")) {
     metrics.add_collector([this]() -> std::vector<metrics::Sample> {
       return {{"ringhouse_http_connections", "Open HTTP connections", "gauge", {},
                static_cast<double>(connection_count())}};
@@ -219,6 +222,19 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     Connection& c = *conn;
     beast::flat_buffer buffer;
     std::string remote = remote_of(c);
+    // The read deadline cancels the read (rather than closing the socket, as
+    // tcp_stream's own timeout does) so that a late request still gets a 408.
+    asio::steady_timer deadline(c.stream.get_executor());
+    auto arm = [&deadline, conn](std::chrono::milliseconds d) {
+      conn->timed_out = false;
+      deadline.expires_after(d);
+      deadline.async_wait([conn](boost::system::error_code ec) {
+        if (ec) return;
+        conn->timed_out = true;
+        boost::system::error_code ignored;
+        conn->stream.socket().cancel(ignored);
+      });
+    };
     for (;;) {
       if (draining_) break;
       bhttp::request_parser<bhttp::string_body> parser;
@@ -226,13 +242,24 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       parser.body_limit(opts_.max_body_bytes);
       // One deadline for the whole request, header and body, counted from the
       // end of the previous response: idle keep-alive and slow senders alike.
-      c.stream.expires_after(opts_.request_timeout);
+      c.stream.expires_never();
+      arm(opts_.request_timeout);
       auto [ec, n] = co_await bhttp::async_read_header(c.stream, buffer, parser, tuple_awaitable);
       if (ec) {
+        deadline.cancel();
         co_await on_read_error(c, ec, parser.got_some() || buffer.size() > 0);
         co_return;
       }
       c.busy = true;
+      in_flight_.add(1);
+      struct InFlight {
+        Connection& c;
+        metrics::Gauge& g;
+        ~InFlight() {
+          c.busy = false;
+          g.add(-1);
+        }
+      } in_flight_guard{c, in_flight_};
       auto& hdr = parser.get();
       std::string target(sv(hdr.target()));
       auto qpos = target.find('?');
@@ -253,10 +280,12 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       if (!parser.is_done()) {
         auto [bec, bn] = co_await bhttp::async_read(c.stream, buffer, parser, tuple_awaitable);
         if (bec) {
+          deadline.cancel();
           co_await on_read_error(c, bec, true);
           co_return;
         }
       }
+      deadline.cancel();
       auto started = std::chrono::steady_clock::now();
       Request req = parser.release();
       bool keep_alive = req.keep_alive();
@@ -272,7 +301,6 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       }
       c.stream.expires_after(opts_.write_timeout);
       auto [wec, wn] = co_await bhttp::async_write(c.stream, res, tuple_awaitable);
-      c.busy = false;
       if (wec || !keep_alive) break;
     }
     boost::system::error_code ec;
@@ -281,6 +309,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   }
 
   asio::awaitable<void> on_read_error(Connection& c, boost::system::error_code ec, bool partial) {
+    if (c.timed_out) ec = beast::error::timeout;
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
         ec == asio::error::bad_descriptor) {
@@ -374,6 +403,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::atomic<bool>& draining_;
   std::shared_ptr<spdlog::logger> logger_;
   metrics::Counter& rejected_;
+  metrics::Gauge& in_flight_;
   mutable std::mutex mu_;
   std::set<std::shared_ptr<Connection>> conns_;
   std::function<void()> on_drained_;

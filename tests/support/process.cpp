@@ -103,8 +103,9 @@ bool RinghouseProcess::wait_ready(std::chrono::milliseconds timeout) {
     std::string text = read_file(run);
     boost::system::error_code ec;
     auto v = boost::json::parse(text, ec);
+    // `up` runs the server as its child: any pid will do there.
     if (!ec && v.is_object() && v.as_object().contains("pid") &&
-        v.as_object().at("pid").to_number<long>() == pid_) {
+        (opts_.command == "up" || v.as_object().at("pid").to_number<long>() == pid_)) {
       port_ = static_cast<std::uint16_t>(v.as_object().at("port").to_number<int>());
       return true;
     }
