@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is missing, builds with the dev
+# preset (warnings as errors) and runs every test: unit and end-to-end, on
+# SQLite and on a real MariaDB server that the tests start themselves.
+# Extra arguments go to ctest (e.g. -R Jobs, -L unit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh test
+preset=${RINGHOUSE_PRESET:-dev}
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"
+ctest --preset "$preset" "$@"
