@@ -26,3 +26,14 @@ target_link_libraries(ringhouse_asio_defs INTERFACE Boost::headers Threads::Thre
 add_library(ringhouse_boost_defs INTERFACE)
 target_compile_definitions(ringhouse_boost_defs INTERFACE BOOST_JSON_NO_LIB BOOST_URL_NO_LIB)
 target_link_libraries(ringhouse_boost_defs INTERFACE Boost::headers)
+
+# libphonenumber: the library from Debian's libphonenumber8, the headers from
+# its -dev package extracted by scripts/install-deps.sh (the -dev package
+# itself conflicts with Boost 1.81's development packages on Debian 12).
+find_path(PHONENUMBER_INCLUDE_DIR phonenumbers/phonenumberutil.h
+  PATHS /usr/local/lib/ringhouse/libphonenumber/include REQUIRED)
+find_library(PHONENUMBER_LIBRARY NAMES phonenumber libphonenumber.so.8 REQUIRED)
+find_package(Protobuf REQUIRED)
+add_library(ringhouse_phonenumber INTERFACE)
+target_include_directories(ringhouse_phonenumber SYSTEM INTERFACE ${PHONENUMBER_INCLUDE_DIR})
+target_link_libraries(ringhouse_phonenumber INTERFACE ${PHONENUMBER_LIBRARY} protobuf::libprotobuf)

@@ -11,6 +11,7 @@ build_pkgs=(
   libsqlite3-dev sqlite3
   libmariadb-dev
   libssl-dev libsodium-dev libcurl4-openssl-dev
+  libphonenumber8 libprotobuf-dev libabsl-dev
 
   libtomlplusplus-dev
   libspdlog-dev libfmt-dev
@@ -40,14 +41,35 @@ for p in "${want[@]}"; do
   fi
 done
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# libphonenumber's headers: Debian 12's libphonenumber-dev depends on Boost
+# 1.74's development packages, which conflict with libboost1.81-dev. The
+# library itself (libphonenumber8) installs fine, so the headers are taken from
+# Debian's libphonenumber-dev package without installing it, into a prefix of
+# their own that CMake looks in (cmake/Dependencies.cmake).
+phonenumber_prefix=/usr/local/lib/ringhouse/libphonenumber
+install_phonenumber_headers() {
+  [ -f "$phonenumber_prefix/include/phonenumbers/phonenumberutil.h" ] && return 0
+  echo "install-deps: extracting libphonenumber headers into $phonenumber_prefix"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download libphonenumber-dev >/dev/null 2>&1) ||
+    { $SUDO apt-get update -qq && (cd "$tmp" && apt-get download libphonenumber-dev >/dev/null 2>&1); }
+  dpkg-deb -x "$tmp"/libphonenumber-dev_*.deb "$tmp/root"
+  $SUDO mkdir -p "$phonenumber_prefix"
+  $SUDO cp -r "$tmp/root/usr/include" "$phonenumber_prefix/"
+  rm -rf "$tmp"
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
+  install_phonenumber_headers
   echo "install-deps: all ${#want[@]} packages present"
   exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # policy-rc.d keeps Debian from starting mariadb/nginx as system services on
@@ -58,3 +80,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_phonenumber_headers

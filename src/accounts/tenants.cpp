@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/ids.hpp"
+#include "core/phone_number.hpp"
 #include "jobs/outbox.hpp"
 
 namespace rh::accounts {
@@ -96,8 +97,9 @@ Status validate(const Tenant& t) {
     return invalid("slug", "must be 1 to 63 lower-case letters, digits or '-', starting with a letter or digit");
   RH_TRY(check_text("name", t.name, 191, true));
   if (t.status != "active" && t.status != "suspended") return invalid("status", "must be active or suspended");
-  if (t.default_country.size() != 2 || !is_upper(t.default_country[0]) || !is_upper(t.default_country[1]))
-    return invalid("default_country", "must be an ISO 3166-1 alpha-2 code such as US");
+  if (t.default_country.size() != 2 || !is_upper(t.default_country[0]) ||
+      !is_upper(t.default_country[1]) || !phone::is_supported_region(t.default_country))
+    return invalid("default_country", "must be an ISO 3166-1 alpha-2 country code such as US");
   if (t.currency.size() != 3 || !std::all_of(t.currency.begin(), t.currency.end(), is_upper))
     return invalid("currency", "must be an ISO 4217 code such as USD");
   RH_TRY(check_text("branding.display_name", t.branding.display_name, 191, false));

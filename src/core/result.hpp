@@ -80,18 +80,20 @@ inline Error make_error(Errc c, std::string m) { return Error(c, std::move(m)); 
 
 }  // namespace rh
 
-// Propagates an error from an expression returning Result<...>.
-#define RH_TRY(expr)                                   \
-  do {                                                 \
-    auto&& rh_try_r_ = (expr);                         \
-    if (!rh_try_r_.ok()) return rh_try_r_.take_error(); \
-  } while (0)
-
 #define RH_CONCAT_INNER(a, b) a##b
 #define RH_CONCAT(a, b) RH_CONCAT_INNER(a, b)
-// auto x = RH_TRY_VALUE(expr) is not portable; use RH_ASSIGN(var, expr).
-#define RH_ASSIGN(lhs, expr)                                        \
-  auto RH_CONCAT(rh_assign_, __LINE__) = (expr);                    \
-  if (!RH_CONCAT(rh_assign_, __LINE__).ok())                        \
-    return RH_CONCAT(rh_assign_, __LINE__).take_error();            \
-  lhs = std::move(RH_CONCAT(rh_assign_, __LINE__)).value()
+
+// Propagates an error from an expression returning Result<...>.
+#define RH_TRY(expr) RH_TRY_IMPL(expr, RH_CONCAT(rh_try_, __COUNTER__))
+#define RH_TRY_IMPL(expr, name)                 \
+  do {                                          \
+    auto&& name = (expr);                       \
+    if (!name.ok()) return name.take_error();   \
+  } while (0)
+
+// RH_ASSIGN(T var, expr): declares var from a Result's value, or returns its error.
+#define RH_ASSIGN(lhs, expr) RH_ASSIGN_IMPL(lhs, expr, RH_CONCAT(rh_assign_, __COUNTER__))
+#define RH_ASSIGN_IMPL(lhs, expr, name)          \
+  auto name = (expr);                            \
+  if (!name.ok()) return name.take_error();      \
+  lhs = std::move(name).value()

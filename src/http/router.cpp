@@ -115,7 +115,9 @@ Match Router::match(Verb method, std::string_view path) const {
       if (is_param(r->segments[i]) && segs[i].empty()) ok = false;
     }
     if (!ok) continue;
-    if (r->method != method) {
+    // HEAD is answered by the GET route (the server drops the body).
+    bool same = r->method == method || (method == Verb::head && r->method == Verb::get);
+    if (!same) {
       if (std::find(m.allowed.begin(), m.allowed.end(), r->method) == m.allowed.end())
         m.allowed.push_back(r->method);
       continue;

@@ -129,38 +129,50 @@ Result<int> EventDispatcher::run_once() {
                               }
                               return out;
                             }));
-  int delivered = 0;
+  // Deliver, then record every outcome of the batch in one transaction.
+  struct Outcome {
+    std::int64_t seq;
+    int attempts;
+    std::string error;  // empty: delivered
+  };
+  std::vector<Outcome> outcomes;
   for (auto& e : batch) {
     std::string error;
     for (auto& consumer : consumers_) {
       Status st = consumer->deliver(e);
       if (!st) {
         error = consumer->name() + ": " + st.error().message;
+        log::get("events")->warn("event {} ({}) delivery failed: {}", e.id, e.type, error);
         break;
       }
     }
-    std::int64_t t = clock_.now_ms();
-    Status st = db_.with_connection(storage::Access::write, [&](storage::Connection& c) -> Status {
-      if (error.empty()) {
+    outcomes.push_back({e.seq, e.attempts, std::move(error)});
+  }
+  if (outcomes.empty()) return 0;
+  std::int64_t t = clock_.now_ms();
+  RH_TRY(db_.transaction([&](storage::Connection& c) -> Status {
+    for (const auto& o : outcomes) {
+      if (o.error.empty()) {
         RH_TRY(c.exec("UPDATE events SET dispatched_at = ?, lease_until = NULL, attempts = attempts + 1 WHERE seq = ?",
-                      {t, e.seq}));
+                      {t, o.seq}));
       } else {
         std::int64_t backoff = std::min<std::int64_t>(
-            opts_.retry_max_ms, static_cast<std::int64_t>(opts_.retry_base_ms) << std::min(e.attempts, 20));
+            opts_.retry_max_ms, static_cast<std::int64_t>(opts_.retry_base_ms) << std::min(o.attempts, 20));
         RH_TRY(c.exec(
             "UPDATE events SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
             "lease_until = NULL WHERE seq = ?",
-            {error, t + backoff, e.seq}));
+            {o.error, t + backoff, o.seq}));
       }
-      return {};
-    });
-    if (!st) return st.take_error();
-    if (error.empty()) {
+    }
+    return {};
+  }));
+  int delivered = 0;
+  for (const auto& o : outcomes) {
+    if (o.error.empty()) {
       ++delivered;
       delivered_.inc();
     } else {
       failed_.inc();
-      log::get("events")->warn("event {} ({}) delivery failed: {}", e.id, e.type, error);
     }
   }
   return delivered;

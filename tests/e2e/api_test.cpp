@@ -130,6 +130,10 @@ TEST_P(Api, TenantValidationNamesTheField) {
   EXPECT_TRUE(fields.count("name"));
   EXPECT_TRUE(fields.count("limits.max_numbers_per_user"));
   EXPECT_TRUE(fields.count("bogus"));
+  auto country = http_json(p->port(), "POST", "/v1/admin/tenants",
+                           R"({"slug":"xx","name":"Nowhere","default_country":"XX"})", token);
+  EXPECT_EQ(country.status, 422) << country.body;
+  EXPECT_EQ(str(country.json().at("errors").as_array().at(0), "field"), "default_country");
   auto missing = http_json(p->port(), "POST", "/v1/admin/tenants", R"({"name":"No slug"})", token);
   EXPECT_EQ(missing.status, 422);
   EXPECT_EQ(http_get(p->port(), "/v1/admin/tenants/ten_nope", token).status, 404);
