@@ -32,8 +32,12 @@ Status invalid(const std::string& field, const std::string& msg) {
   return Error(Errc::invalid_argument, field, field + ": " + msg);
 }
 
+bool valid_ipv4(std::string_view h);
+
 bool valid_hostname(std::string_view h) {
   if (h.empty() || h.size() > 253) return false;
+  // All-numeric dotted names are addresses, and must be valid ones.
+  if (h.find_first_not_of("0123456789.") == std::string_view::npos) return valid_ipv4(h);
   std::size_t start = 0;
   while (start <= h.size()) {
     auto end = h.find('.', start);
@@ -226,6 +230,14 @@ std::string normalise_host(std::string_view host) {
 }
 
 Result<Tenant> TenantStore::create(const TenantInput& in, bool make_default) {
+  if (make_default) {
+    auto has_default = db_.read<bool>([](Connection& c) -> Result<bool> {
+      RH_ASSIGN(auto row, c.query_opt("SELECT id FROM tenants WHERE is_default = 1", {}));
+      return row.has_value();
+    });
+    if (!has_default) return has_default.take_error();
+    if (*has_default) return Error(Errc::conflict, "there is already a default tenant");
+  }
   Tenant t;
   t.status = "active";
   t.default_country = "US";

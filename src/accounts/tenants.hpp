@@ -75,7 +75,8 @@ class TenantStore {
   Result<Tenant> get(const std::string& id);
   Result<Tenant> get_by_slug(const std::string& slug);
   Result<std::vector<Tenant>> list(const std::string& after_id, int limit);
-  // The tenant serving a Host, else the default tenant.
+  // The tenant serving a Host, else the default tenant. One query on the hot
+  // path: the returned tenant's hostnames are not loaded.
   Result<Tenant> resolve_host(std::string_view host);
   // Creates the default tenant on first start; returns it either way.
   Result<Tenant> ensure_default(const TenantInput& defaults);

@@ -100,7 +100,9 @@ void Router::add(Verb method, std::string pattern, Handler h, RouteInfo info) {
       bool pa = is_param(a->segments[i]), pb = is_param(b->segments[i]);
       if (pa != pb) return !pa;
     }
-    return false;
+    // Shorter first: without it the order is not a strict weak ordering, and a
+    // route of another length between two rivals can leave a parameter first.
+    return a->segments.size() < b->segments.size();
   });
 }
 

@@ -50,9 +50,15 @@ Result<std::vector<AppliedMigration>> Migrator::applied(Database& db) {
   return db.read<std::vector<AppliedMigration>>(
       [&](Connection& c) -> Result<std::vector<AppliedMigration>> {
         std::vector<AppliedMigration> out;
-        auto rows = c.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version", {});
-        if (!rows) return out;  // no bookkeeping table yet: nothing applied
-        for (const auto& r : *rows) {
+        const char* exists_sql =
+            c.dialect() == Dialect::sqlite
+                ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+                : "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+                  "AND table_name = 'schema_migrations'";
+        RH_ASSIGN(auto exists, c.query(exists_sql, {}));
+        if (exists.empty()) return out;  // never migrated: nothing applied
+        RH_ASSIGN(auto rows, c.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version", {}));
+        for (const auto& r : rows) {
           out.push_back({r.integer("version"), r.text("name"), r.integer("applied_at")});
         }
         return out;
