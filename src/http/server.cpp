@@ -72,6 +72,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         opts_(std::move(o)),
         draining_(draining),
         logger_(log::get("http")),
+        access_(log::access()),
         rejected_(metrics.counter("ringhouse_http_connections_rejected_total",
                                   "Connections refused because max_connections was reached")),
         in_flight_(metrics.gauge("ringhouse_http_requests_in_flight",
@@ -208,8 +209,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     c.stream.expires_after(std::chrono::seconds(5));
     co_await bhttp::async_write(c.stream, res, tuple_awaitable);
     router_.observe(nullptr, Verb::unknown, status, 0);
-    if (auto a = log::access())
-      a->info("{} - - {} {} request-id={} reason={}", remote_of(c), status, 0, rid, code);
+    if (access_)
+      access_->info("{} - - {} {} request-id={} reason={}", remote_of(c), status, 0, rid, code);
   }
 
   static std::string remote_of(Connection& c) {
@@ -295,8 +296,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       res.keep_alive(keep_alive);
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       router_.observe(m.route, req.method(), res.result_int(), secs);
-      if (auto a = log::access()) {
-        a->info("{} {} {} {} {} {:.3f}ms request-id={}", remote, sv(req.method_string()), target,
+      if (access_) {
+        access_->info("{} {} {} {} {} {:.3f}ms request-id={}", remote, sv(req.method_string()), target,
                 res.result_int(), res.body().size(), secs * 1000, sv(res["X-Request-Id"]));
       }
       c.stream.expires_after(opts_.write_timeout);
@@ -402,6 +403,7 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   ServerOptions opts_;
   std::atomic<bool>& draining_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<spdlog::logger> access_;  // nullptr when the access log is off
   metrics::Counter& rejected_;
   metrics::Gauge& in_flight_;
   mutable std::mutex mu_;
