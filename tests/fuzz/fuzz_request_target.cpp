@@ -9,8 +9,6 @@
 #include "http/router.hpp"
 
 namespace {
-boost::asio::awaitable<rh::http::Response> none(rh::http::RequestContext&) { co_return rh::http::Response{}; }
-
 rh::http::Router& router() {
   static rh::metrics::Registry metrics;
   static rh::http::Router r(metrics);
@@ -18,7 +16,7 @@ rh::http::Router& router() {
     using rh::http::Verb;
     for (const char* p : {"/v1/branding", "/v1/admin/tenants", "/v1/admin/tenants/{id}",
                           "/v1/admin/jobs/{id}/retry", "/v1/numbers/available", "/v1/numbers/{id}"}) {
-      r.add(Verb::get, p, none);
+      r.add(Verb::get, p, rh::http::Handler{});  // matched, never called
     }
     return true;
   }();
