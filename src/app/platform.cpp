@@ -183,7 +183,9 @@ int serve(const config::Config& cfg) {
   int threads = static_cast<int>(cfg.integer("http.threads"));
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   asio::io_context ioc(threads);
-  BlockingPool pool(static_cast<std::size_t>(cfg.integer("storage.blocking_threads")));
+  auto blocking = static_cast<std::size_t>(cfg.integer("storage.blocking_threads"));
+  if (blocking == 0) blocking = std::max(1u, std::thread::hardware_concurrency());
+  BlockingPool pool(blocking);
   http::Router router(metrics);
   http::Server* server_ptr = nullptr;
   api::ApiDeps deps{*db,

@@ -22,8 +22,12 @@ void declare_config(config::Schema& s) {
              {}, true};
   s.add(std::move(url));
   s.integer("storage.pool_size", 16, "MariaDB connections in the pool.", 1, 1024);
-  s.integer("storage.blocking_threads", 8,
-            "Threads that run database and other blocking work off the I/O threads.", 1, 1024);
+  s.integer("storage.blocking_threads", 0,
+            "Threads that run database and other blocking work off the I/O threads; 0 means one "
+            "per CPU core. More threads than cores slow an embedded SQLite or a MariaDB on the same "
+            "machine down (measured in bench/RESULTS.md); with a remote MariaDB, 2 to 4 per core "
+            "hide its round trips.",
+            0, 1024);
   s.boolean("storage.auto_migrate", true,
             "Apply pending schema migrations at start-up; when false, `ringhouse migrate` must be "
             "run first and serve refuses to start on a schema it does not expect.");
