@@ -75,7 +75,7 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
   std::vector<std::string> argv{self_exe(argv0), "serve"};
   for (auto& a : app::config_arguments(cl)) argv.push_back(a);
   app::Supervisor sup(std::chrono::milliseconds(cfg.integer("http.drain_timeout_ms") + 5000));
-  sup.add({"api", argv});
+  sup.add({"api", argv, 3});
   // Kamailio and rtpengine join here when the voice module lands.
   sup.on_tick([&]() -> bool {
     std::ifstream in(run_file);

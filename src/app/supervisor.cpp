@@ -62,6 +62,7 @@ int Supervisor::run() {
 
   for (auto& c : children_) spawn(c);
   bool stopping = false;
+  bool failed = false;
   bool ticking = static_cast<bool>(tick_);
   std::chrono::steady_clock::time_point deadline{};
   for (;;) {
@@ -91,6 +92,22 @@ int Supervisor::run() {
           logger->info("{} {}", c.spec.name, how);
           break;
         }
+        if (now - c.started < std::chrono::seconds(10)) {
+          ++c.quick_failures;
+        } else {
+          c.quick_failures = 0;
+        }
+        if (c.spec.max_quick_failures > 0 && c.quick_failures >= c.spec.max_quick_failures) {
+          logger->error("{} {} {} times in a row right after starting; giving up", c.spec.name, how,
+                        c.quick_failures);
+          failed = true;
+          stopping = true;
+          deadline = now + grace_;
+          for (auto& other : children_) {
+            if (other.pid > 0) kill(other.pid, SIGTERM);
+          }
+          break;
+        }
         // Back-off: 1 s, 2 s, 4 s ... 30 s; reset after a minute of good running.
         if (now - c.started > std::chrono::minutes(1)) c.restarts = 0;
         auto delay = std::chrono::seconds(std::min(30, 1 << std::min(c.restarts, 5)));
@@ -102,7 +119,7 @@ int Supervisor::run() {
     if (stopping) {
       bool all_gone = true;
       for (auto& c : children_) all_gone &= c.pid <= 0;
-      if (all_gone) return 0;
+      if (all_gone) return failed ? 1 : 0;
       if (now >= deadline) {
         for (auto& c : children_) {
           if (c.pid > 0) {

@@ -16,6 +16,10 @@ namespace rh::app {
 struct ChildSpec {
   std::string name;
   std::vector<std::string> argv;  // argv[0] is the executable path
+  // Give up (stop everything, exit 1) when the child dies this many times in
+  // a row within 10 s of starting: a bad configuration or a port in use will
+  // not fix itself. 0: always restart.
+  int max_quick_failures = 0;
 };
 
 class Supervisor {
@@ -33,6 +37,7 @@ class Supervisor {
     ChildSpec spec;
     pid_t pid = -1;
     int restarts = 0;
+    int quick_failures = 0;
     std::chrono::steady_clock::time_point started{};
     std::chrono::steady_clock::time_point restart_at{};
   };

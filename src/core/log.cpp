@@ -36,7 +36,9 @@ void setup(const Options& o) {
   } else {
     spdlog::sink_ptr sink;
     if (o.access_log == "stdout") {
-      sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+      // Not stdout_sink, which flushes after every line (a write(2) per
+      // request); this one flushes when its buffer fills and every second.
+      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>("/dev/stdout");
     } else {
       sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(o.access_log);
     }
@@ -46,6 +48,7 @@ void setup(const Options& o) {
                                                       spdlog::async_overflow_policy::overrun_oldest);
     g_access->set_pattern("%v");
     g_access->set_level(spdlog::level::info);
+    spdlog::register_logger(g_access);  // so that flush_every() flushes it too
   }
   spdlog::flush_every(std::chrono::seconds(1));
 }
@@ -70,6 +73,14 @@ std::shared_ptr<spdlog::logger> access() {
 
 void flush() {
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+  std::shared_ptr<spdlog::logger> a;
+  {
+    std::lock_guard lk(g_mu);
+    a = g_access;
+  }
+  // The access logger is asynchronous: flush() queues a flush behind the
+  // lines already queued, so nothing accepted before shutdown is lost.
+  if (a) a->flush();
 }
 
 }  // namespace rh::log

@@ -196,3 +196,19 @@ TEST(Up, SupervisesTheServerAndStopsCleanly) {
 }
 
 }  // namespace rh::test
+
+namespace rh::test {
+
+TEST(Up, GivesUpWhenTheServerCannotStart) {
+  // The port is taken: the server fails at once, every time.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor taken(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  std::string dir = make_temp_dir("rh-up");
+  auto r = run_ringhouse({"up", "--data-dir", dir, "--http-port", std::to_string(taken.local_endpoint().port())});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot listen"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("giving up"), std::string::npos) << r.output;
+  fs::remove_all(dir);
+}
+
+}  // namespace rh::test
