@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
+    // The server dies with the test, even when the test crashes.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
