@@ -93,7 +93,6 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
                                             : cfg.string("storage.sqlite_path"));
     std::cout << fmt::format(
                      "\nRinghouse is up.\n\n"
-                     "  App and API     {0}/\n"
                      "  Branding        {0}/v1/branding\n"
                      "  API document    {0}/v1/openapi.json\n"
                      "  Health          {0}/healthz   {0}/readyz\n"
