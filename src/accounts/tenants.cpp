@@ -1,9 +1,9 @@
 #include "accounts/tenants.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <set>
 
 #include "core/ids.hpp"
@@ -22,8 +22,12 @@ constexpr const char* kCols =
     "primary_color, accent_color, support_email, support_url, terms_url, privacy_url, "
     "max_numbers_per_user, max_devices_per_user, max_messages_per_day, created_at, updated_at";
 
-bool is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+bool is_alnum_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool is_upper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
 bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -43,7 +47,8 @@ bool valid_hostname(std::string_view h) {
     auto end = h.find('.', start);
     if (end == std::string_view::npos) end = h.size();
     auto label = h.substr(start, end - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label) {
       if (!is_alnum_lower(c) && c != '-') return false;
     }
@@ -59,7 +64,8 @@ bool valid_ipv4(std::string_view h) {
     auto end = h.find('.', start);
     if (end == std::string_view::npos) end = h.size();
     auto p = h.substr(start, end - start);
-    if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (p.empty() || p.size() > 3 ||
+        !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }))
       return false;
     if (std::stoi(std::string(p)) > 255) return false;
     ++parts;
@@ -97,10 +103,14 @@ Status check_text(const std::string& field, const std::string& v, std::size_t ma
 
 Status validate(const Tenant& t) {
   if (t.slug.empty() || t.slug.size() > 63 || !is_alnum_lower(t.slug[0]) ||
-      !std::all_of(t.slug.begin(), t.slug.end(), [](char c) { return is_alnum_lower(c) || c == '-'; }))
-    return invalid("slug", "must be 1 to 63 lower-case letters, digits or '-', starting with a letter or digit");
+      !std::all_of(t.slug.begin(), t.slug.end(),
+                   [](char c) { return is_alnum_lower(c) || c == '-'; }))
+    return invalid(
+        "slug",
+        "must be 1 to 63 lower-case letters, digits or '-', starting with a letter or digit");
   RH_TRY(check_text("name", t.name, 191, true));
-  if (t.status != "active" && t.status != "suspended") return invalid("status", "must be active or suspended");
+  if (t.status != "active" && t.status != "suspended")
+    return invalid("status", "must be active or suspended");
   if (t.default_country.size() != 2 || !is_upper(t.default_country[0]) ||
       !is_upper(t.default_country[1]) || !phone::is_supported_region(t.default_country))
     return invalid("default_country", "must be an ISO 3166-1 alpha-2 country code such as US");
@@ -113,15 +123,16 @@ Status validate(const Tenant& t) {
   if (!t.branding.support_email.empty()) {
     const auto& e = t.branding.support_email;
     auto at = e.find('@');
-    if (e.size() > 254 || at == std::string::npos || at == 0 || e.find('.', at) == std::string::npos ||
-        e.find_first_of(" \t\r\n<>\"") != std::string::npos)
+    if (e.size() > 254 || at == std::string::npos || at == 0 ||
+        e.find('.', at) == std::string::npos || e.find_first_of(" \t\r\n<>\"") != std::string::npos)
       return invalid("branding.support_email", "must be an email address");
   }
   RH_TRY(check_url("branding.support_url", t.branding.support_url));
   RH_TRY(check_url("branding.terms_url", t.branding.terms_url));
   RH_TRY(check_url("branding.privacy_url", t.branding.privacy_url));
   auto check_limit = [](const char* f, std::int64_t v) -> Status {
-    if (v < 0 || v > 1'000'000'000) return invalid(std::string("limits.") + f, "must be between 0 and 1000000000");
+    if (v < 0 || v > 1'000'000'000)
+      return invalid(std::string("limits.") + f, "must be between 0 and 1000000000");
     return {};
   };
   RH_TRY(check_limit("max_numbers_per_user", t.limits.max_numbers_per_user));
@@ -166,7 +177,7 @@ Tenant from_row(const storage::Row& r) {
   t.is_default = r.boolean("is_default");
   t.default_country = r.text("default_country");
   t.currency = r.text("currency");
-  t.branding = {r.text("display_name"), r.text("logo_url"),  r.text("primary_color"),
+  t.branding = {r.text("display_name"), r.text("logo_url"),      r.text("primary_color"),
                 r.text("accent_color"), r.text("support_email"), r.text("support_url"),
                 r.text("terms_url"),    r.text("privacy_url")};
   t.limits = {r.integer("max_numbers_per_user"), r.integer("max_devices_per_user"),
@@ -177,20 +188,36 @@ Tenant from_row(const storage::Row& r) {
 }
 
 Result<Tenant> load(Connection& c, std::string_view where, Value key) {
-  RH_ASSIGN(auto row, c.query_opt(fmt::format("SELECT {} FROM tenants WHERE {}", kCols, where), {key}));
+  RH_ASSIGN(auto row,
+            c.query_opt(fmt::format("SELECT {} FROM tenants WHERE {}", kCols, where), {key}));
   if (!row) return Error(Errc::not_found, "no such tenant");
   Tenant t = from_row(*row);
-  RH_ASSIGN(auto hosts, c.query("SELECT hostname FROM tenant_hostnames WHERE tenant_id = ? ORDER BY hostname", {t.id}));
+  RH_ASSIGN(auto hosts,
+            c.query("SELECT hostname FROM tenant_hostnames WHERE tenant_id = ? ORDER BY hostname",
+                    {t.id}));
   for (const auto& h : hosts) t.hostnames.push_back(h.text("hostname"));
   return t;
 }
 
 std::vector<Value> row_values(const Tenant& t) {
-  return {t.slug, t.name, t.status, static_cast<std::int64_t>(t.is_default), t.default_country,
-          t.currency, t.branding.display_name, t.branding.logo_url, t.branding.primary_color,
-          t.branding.accent_color, t.branding.support_email, t.branding.support_url,
-          t.branding.terms_url, t.branding.privacy_url, t.limits.max_numbers_per_user,
-          t.limits.max_devices_per_user, t.limits.max_messages_per_day, t.updated_at};
+  return {t.slug,
+          t.name,
+          t.status,
+          static_cast<std::int64_t>(t.is_default),
+          t.default_country,
+          t.currency,
+          t.branding.display_name,
+          t.branding.logo_url,
+          t.branding.primary_color,
+          t.branding.accent_color,
+          t.branding.support_email,
+          t.branding.support_url,
+          t.branding.terms_url,
+          t.branding.privacy_url,
+          t.limits.max_numbers_per_user,
+          t.limits.max_devices_per_user,
+          t.limits.max_messages_per_day,
+          t.updated_at};
 }
 
 Status write_hostnames(Connection& c, const Tenant& t) {
@@ -199,7 +226,8 @@ Status write_hostnames(Connection& c, const Tenant& t) {
     auto r = c.exec("INSERT INTO tenant_hostnames (hostname, tenant_id) VALUES (?, ?)", {h, t.id});
     if (!r) {
       if (r.error().code == Errc::conflict)
-        return Error(Errc::conflict, "hostnames", "hostname '" + h + "' already serves another tenant");
+        return Error(Errc::conflict, "hostnames",
+                     "hostname '" + h + "' already serves another tenant");
       return r.take_error();
     }
   }
@@ -207,7 +235,8 @@ Status write_hostnames(Connection& c, const Tenant& t) {
 }
 
 std::string event_payload(const Tenant& t) {
-  boost::json::object o{{"tenant_id", t.id}, {"slug", t.slug}, {"name", t.name}, {"status", t.status}};
+  boost::json::object o{
+      {"tenant_id", t.id}, {"slug", t.slug}, {"name", t.name}, {"status", t.status}};
   return boost::json::serialize(o);
 }
 
@@ -310,8 +339,9 @@ Result<Tenant> TenantStore::get_by_slug(const std::string& slug) {
 
 Result<std::vector<Tenant>> TenantStore::list(const std::string& after_id, int limit) {
   return db_.read<std::vector<Tenant>>([&](Connection& c) -> Result<std::vector<Tenant>> {
-    RH_ASSIGN(auto rows, c.query(fmt::format("SELECT id FROM tenants WHERE id > ? ORDER BY id LIMIT ?"),
-                                 {after_id, static_cast<std::int64_t>(std::clamp(limit, 1, 500))}));
+    RH_ASSIGN(auto rows,
+              c.query(fmt::format("SELECT id FROM tenants WHERE id > ? ORDER BY id LIMIT ?"),
+                      {after_id, static_cast<std::int64_t>(std::clamp(limit, 1, 500))}));
     std::vector<Tenant> out;
     for (const auto& r : rows) {
       RH_ASSIGN(Tenant t, load(c, "id = ?", r.text("id")));
@@ -325,14 +355,18 @@ Result<Tenant> TenantStore::resolve_host(std::string_view host) {
   std::string h = normalise_host(host);
   return db_.read<Tenant>([&](Connection& c) -> Result<Tenant> {
     if (!h.empty()) {
-      RH_ASSIGN(auto row, c.query_opt(fmt::format("SELECT {} FROM tenants WHERE id = "
-                                                  "(SELECT tenant_id FROM tenant_hostnames WHERE hostname = ?)",
-                                                  kCols),
-                                      {h}));
+      RH_ASSIGN(
+          auto row,
+          c.query_opt(fmt::format("SELECT {} FROM tenants WHERE id = "
+                                  "(SELECT tenant_id FROM tenant_hostnames WHERE hostname = ?)",
+                                  kCols),
+                      {h}));
       if (row) return from_row(*row);
     }
-    RH_ASSIGN(auto def, c.query_opt(fmt::format("SELECT {} FROM tenants WHERE is_default = 1", kCols), {}));
-    if (!def) return Error(Errc::not_found, "no tenant serves this host and there is no default tenant");
+    RH_ASSIGN(auto def,
+              c.query_opt(fmt::format("SELECT {} FROM tenants WHERE is_default = 1", kCols), {}));
+    if (!def)
+      return Error(Errc::not_found, "no tenant serves this host and there is no default tenant");
     return from_row(*def);
   });
 }

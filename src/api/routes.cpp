@@ -1,5 +1,6 @@
-#include <boost/json.hpp>
 #include <fmt/format.h>
+
+#include <boost/json.hpp>
 
 #include "accounts/tenants.hpp"
 #include "api/api.hpp"
@@ -28,13 +29,15 @@ namespace {
 
 std::optional<Response> check_access(ApiDeps& d, const RequestContext& ctx) {
   switch (ctx.route->info.access) {
-    case http::Access::anonymous: return std::nullopt;
+    case http::Access::anonymous:
+      return std::nullopt;
     case http::Access::internal:  // the SIP edge's hooks: later issues
     case http::Access::operator_token: {
       auto auth = ctx.header("Authorization");
       constexpr std::string_view kBearer = "Bearer ";
-      if (auth.size() <= kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
-                                                       [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+      if (auth.size() <= kBearer.size() ||
+          !std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
+                      [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
         Response r = problem(401, "unauthorized", "Authentication required",
                              "send the operator token as Authorization: Bearer <token>");
         r.set(http::bhttp::field::www_authenticate, "Bearer realm=\"ringhouse-admin\"");
@@ -43,8 +46,10 @@ std::optional<Response> check_access(ApiDeps& d, const RequestContext& ctx) {
       std::string presented(auth.substr(kBearer.size()));
       if (d.operator_token_hash.empty() ||
           !crypto::constant_time_equal(crypto::sha256(presented), d.operator_token_hash)) {
-        Response r = problem(401, "unauthorized", "Authentication required", "the token is not valid");
-        r.set(http::bhttp::field::www_authenticate, "Bearer realm=\"ringhouse-admin\", error=\"invalid_token\"");
+        Response r =
+            problem(401, "unauthorized", "Authentication required", "the token is not valid");
+        r.set(http::bhttp::field::www_authenticate,
+              "Bearer realm=\"ringhouse-admin\", error=\"invalid_token\"");
         return r;
       }
       return std::nullopt;
@@ -61,7 +66,8 @@ awaitable<Response> guarded(ApiDeps& d, RouteFn fn, RequestContext& ctx) {
 }
 
 json::object page_json(json::array data, const std::string& next) {
-  return {{"data", std::move(data)}, {"next", next.empty() ? json::value(nullptr) : json::value(next)}};
+  return {{"data", std::move(data)},
+          {"next", next.empty() ? json::value(nullptr) : json::value(next)}};
 }
 
 // ---- operations ---------------------------------------------------------
@@ -76,16 +82,20 @@ awaitable<Response> readyz(ApiDeps& d, RequestContext&) {
   }
   Status db = co_await offload(d.pool, [&] { return d.db.ping(); });
   json::object checks{{"database", db ? "ok" : db.error().message}};
-  co_return json_response(db ? 200 : 503,
-                          json::object{{"status", db ? "ready" : "not_ready"}, {"checks", std::move(checks)}});
+  co_return json_response(db ? 200 : 503, json::object{{"status", db ? "ready" : "not_ready"},
+                                                       {"checks", std::move(checks)}});
 }
 
 awaitable<Response> metrics_text(ApiDeps& d, RequestContext&) {
   auto pool = d.db.stats();
-  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "open"}}).set(pool.size);
-  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "in_use"}}).set(pool.in_use);
-  d.metrics.gauge("ringhouse_db_pool_waiting", "Callers waiting for a database connection").set(pool.waiting);
-  d.metrics.gauge("ringhouse_db_pool_waits", "Times a caller had to wait for a connection (cumulative)")
+  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "open"}})
+      .set(pool.size);
+  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "in_use"}})
+      .set(pool.in_use);
+  d.metrics.gauge("ringhouse_db_pool_waiting", "Callers waiting for a database connection")
+      .set(pool.waiting);
+  d.metrics
+      .gauge("ringhouse_db_pool_waits", "Times a caller had to wait for a connection (cumulative)")
       .set(static_cast<double>(pool.waits_total));
   // Collectors may query the database: off the I/O thread.
   std::string body = co_await offload(d.pool, [&] { return d.metrics.render(); });
@@ -113,7 +123,8 @@ std::optional<Response> read_tenant_input(const RequestContext& ctx, accounts::T
   auto body = http::read_json_object(ctx.req);
   if (body.error) return std::move(*body.error);
   http::FieldReader f(*body.object);
-  f.reject_unknown({"slug", "name", "status", "default_country", "currency", "hostnames", "branding", "limits"});
+  f.reject_unknown(
+      {"slug", "name", "status", "default_country", "currency", "hostnames", "branding", "limits"});
   in.slug = f.string("slug");
   in.name = f.string("name");
   in.status = f.string("status");
@@ -226,7 +237,8 @@ awaitable<Response> enqueue_job(ApiDeps& d, RequestContext& ctx) {
   auto max_attempts = f.integer("max_attempts");
   auto priority = f.integer("priority");
   auto unique_key = f.string("unique_key");
-  if (!kind) f.problems().push_back({"kind", "is required"});
+  if (!kind)
+    f.problems().push_back({"kind", "is required"});
   else if (!admin_enqueueable(*kind))
     f.problems().push_back({"kind", "must be one of diag.probe, maintenance.prune"});
   jobs::JobSpec spec;
@@ -237,8 +249,10 @@ awaitable<Response> enqueue_job(ApiDeps& d, RequestContext& ctx) {
   }
   if (run_at) {
     auto t = parse_rfc3339(*run_at);
-    if (!t) f.problems().push_back({"run_at", "must be an RFC 3339 time such as 2026-11-25T21:00:00Z"});
-    else spec.run_at_ms = *t;
+    if (!t)
+      f.problems().push_back({"run_at", "must be an RFC 3339 time such as 2026-11-25T21:00:00Z"});
+    else
+      spec.run_at_ms = *t;
   }
   if (max_attempts && (*max_attempts < 1 || *max_attempts > 100))
     f.problems().push_back({"max_attempts", "must be from 1 to 100"});
@@ -300,7 +314,9 @@ awaitable<Response> queue_summary(ApiDeps& d, RequestContext& ctx) {
     for (const auto& [state, n] : counts) c[state] = n;
     json::array s;
     for (const auto& sc : schedules) {
-      s.push_back(json::object{{"name", sc.name}, {"kind", sc.kind}, {"interval_seconds", sc.interval_s},
+      s.push_back(json::object{{"name", sc.name},
+                               {"kind", sc.kind},
+                               {"interval_seconds", sc.interval_s},
                                {"next_run_at", format_rfc3339(sc.next_run_at)}});
     }
     return json::object{{"counts", std::move(c)}, {"schedules", std::move(s)}};
@@ -323,22 +339,27 @@ awaitable<Response> list_events(ApiDeps& d, RequestContext& ctx) {
       f.after_seq = std::stoll(page->after, &used);
       if (used != page->after.size() || f.after_seq < 0) throw std::invalid_argument("after");
     } catch (const std::exception&) {
-      co_return problem(400, "bad_parameter", "Bad query parameter", "after must be an event seq number");
+      co_return problem(400, "bad_parameter", "Bad query parameter",
+                        "after must be an event seq number");
     }
   }
   auto r = co_await offload(d.pool, [&] { return jobs::list_events(d.db, f); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
   json::array arr;
   for (const auto& e : *r) arr.push_back(event_json(e));
-  std::string next = static_cast<int>(r->size()) == page->limit ? std::to_string(r->back().seq) : "";
+  std::string next =
+      static_cast<int>(r->size()) == page->limit ? std::to_string(r->back().seq) : "";
   co_return json_response(200, page_json(std::move(arr), next));
 }
 
 const char* access_name(http::Access a) {
   switch (a) {
-    case http::Access::anonymous: return "anonymous";
-    case http::Access::operator_token: return "operator";
-    case http::Access::internal: return "internal";
+    case http::Access::anonymous:
+      return "anonymous";
+    case http::Access::operator_token:
+      return "operator";
+    case http::Access::internal:
+      return "internal";
   }
   return "?";
 }
@@ -359,10 +380,10 @@ awaitable<Response> list_routes(ApiDeps& d, RequestContext&) {
 }  // namespace
 
 void register_routes(http::Router& router, ApiDeps& deps) {
-  auto add = [&](Verb v, const char* pattern, RouteFn fn, http::Access access, const char* summary) {
+  auto add = [&](Verb v, const char* pattern, RouteFn fn, http::Access access,
+                 const char* summary) {
     router.add(
-        v, pattern,
-        [&deps, fn](RequestContext& ctx) { return guarded(deps, fn, ctx); },
+        v, pattern, [&deps, fn](RequestContext& ctx) { return guarded(deps, fn, ctx); },
         http::RouteInfo{summary, access, 0});
   };
   using A = http::Access;
@@ -381,10 +402,12 @@ void register_routes(http::Router& router, ApiDeps& deps) {
   add(Verb::post, "/v1/admin/jobs", enqueue_job, A::operator_token, "Enqueue a job");
   add(Verb::get, "/v1/admin/jobs/{id}", get_job, A::operator_token, "Get a job");
   add(Verb::post, "/v1/admin/jobs/{id}/retry", retry_job, A::operator_token, "Retry a dead job");
-  add(Verb::post, "/v1/admin/jobs/{id}/cancel", cancel_job, A::operator_token, "Cancel a queued job");
+  add(Verb::post, "/v1/admin/jobs/{id}/cancel", cancel_job, A::operator_token,
+      "Cancel a queued job");
   add(Verb::get, "/v1/admin/jobs/{id}/probe-runs", job_runs, A::operator_token,
       "Runs recorded by a diag.probe job");
-  add(Verb::get, "/v1/admin/queue", queue_summary, A::operator_token, "Job counts by state and schedules");
+  add(Verb::get, "/v1/admin/queue", queue_summary, A::operator_token,
+      "Job counts by state and schedules");
   add(Verb::get, "/v1/admin/events", list_events, A::operator_token, "List outbox events");
   add(Verb::get, "/v1/admin/routes", list_routes, A::operator_token,
       "Every route this server answers, with who may call it");

@@ -52,7 +52,8 @@ config::Sources config_sources(const CommandLine& cl) {
   if (auto p = cl.option("http-port")) s.overrides.emplace_back("http.port", *p);
   for (const auto& kv : cl.options_named("set")) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos) throw config::ConfigError("--set needs key=value, got '" + kv + "'");
+    if (eq == std::string::npos)
+      throw config::ConfigError("--set needs key=value, got '" + kv + "'");
     s.overrides.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
   return s;

@@ -11,7 +11,7 @@
 namespace rh::app {
 
 struct CommandLine {
-  std::vector<std::string> positional;  // command, subcommand, ...
+  std::vector<std::string> positional;              // command, subcommand, ...
   std::multimap<std::string, std::string> options;  // --name value / --name=value
   std::vector<std::string> flags;                   // --name with no value
 

@@ -1,12 +1,12 @@
 // ringhouse: the one binary. `up` runs the whole platform on one machine,
 // `serve` the API server alone; `migrate`, `config` and `admin` are tools.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -91,20 +91,21 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
                          : "SQLite " + (cfg.string("storage.sqlite_path").empty()
                                             ? (data / "ringhouse.db").string()
                                             : cfg.string("storage.sqlite_path"));
-    std::cout << fmt::format(
-                     "\nRinghouse is up.\n\n"
-                     "  Branding        {0}/v1/branding\n"
-                     "  API document    {0}/v1/openapi.json\n"
-                     "  Health          {0}/healthz   {0}/readyz\n"
-                     "  Metrics         {0}/metrics\n\n"
-                     "  Data            {1}\n"
-                     "  Database        {2}\n"
-                     "  Operator token  {3}{4}\n"
-                     "                  (send it as Authorization: Bearer <token> to /v1/admin/*)\n\n"
-                     "Press Ctrl-C to stop.\n",
-                     url, data.string(), db, secrets.operator_token_path,
-                     secrets.operator_token_created ? "  (new)" : "")
-              << std::flush;
+    std::cout
+        << fmt::format(
+               "\nRinghouse is up.\n\n"
+               "  Branding        {0}/v1/branding\n"
+               "  API document    {0}/v1/openapi.json\n"
+               "  Health          {0}/healthz   {0}/readyz\n"
+               "  Metrics         {0}/metrics\n\n"
+               "  Data            {1}\n"
+               "  Database        {2}\n"
+               "  Operator token  {3}{4}\n"
+               "                  (send it as Authorization: Bearer <token> to /v1/admin/*)\n\n"
+               "Press Ctrl-C to stop.\n",
+               url, data.string(), db, secrets.operator_token_path,
+               secrets.operator_token_created ? "  (new)" : "")
+        << std::flush;
     return true;
   });
   return sup.run();
@@ -122,7 +123,8 @@ int cmd_migrate(const app::CommandLine& cl, const config::Config& cfg) {
     auto pending = m.pending(**db);
     if (!pending) throw std::runtime_error(pending.error().message);
     for (const auto& a : *applied)
-      std::cout << "applied  " << a.version << "  " << a.name << "  " << format_rfc3339(a.applied_at_ms) << "\n";
+      std::cout << "applied  " << a.version << "  " << a.name << "  "
+                << format_rfc3339(a.applied_at_ms) << "\n";
     for (const auto& p : *pending) std::cout << "pending  " << p.version << "  " << p.name << "\n";
     return 0;
   }
@@ -173,7 +175,8 @@ int cmd_admin(const app::CommandLine& cl, const config::Config& cfg) {
 int main(int argc, char** argv) {
   try {
     crypto::init();
-    auto cl = app::parse_command_line(argc, argv, {"defaults", "markdown", "show", "status", "help"});
+    auto cl =
+        app::parse_command_line(argc, argv, {"defaults", "markdown", "show", "status", "help"});
     std::string cmd = cl.positional.empty() ? "" : cl.positional[0];
     if (cmd.empty() || cmd == "help" || cl.has_flag("help")) {
       std::cout << kUsage;

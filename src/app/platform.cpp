@@ -1,6 +1,7 @@
 #include "app/platform.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,7 +9,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <thread>
 
@@ -33,7 +33,9 @@ namespace rh::app {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 
-std::string version() { return "0.1.0"; }
+std::string version() {
+  return "0.1.0";
+}
 
 const config::Schema& schema() {
   static const config::Schema s = [] {
@@ -51,7 +53,9 @@ const config::Schema& schema() {
   return s;
 }
 
-config::Config load_config(const config::Sources& sources) { return config::Config::load(schema(), sources); }
+config::Config load_config(const config::Sources& sources) {
+  return config::Config::load(schema(), sources);
+}
 
 namespace {
 
@@ -71,9 +75,11 @@ std::string secret_file(const fs::path& path, std::size_t bytes, bool& created) 
   tmp += ".tmp";
   {
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    if (fd < 0)
+      throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
     std::string line = value + "\n";
-    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+    bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+              ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) throw std::runtime_error("cannot write " + tmp.string());
   }
@@ -99,7 +105,8 @@ Secrets prepare_data_dir(const config::Config& cfg) {
   std::error_code ec;
   fs::create_directories(dir / "secrets", ec);
   if (!ec) fs::create_directories(dir / "run", ec);
-  if (ec) throw std::runtime_error("cannot create data directory " + dir.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot create data directory " + dir.string() + ": " + ec.message());
   ::chmod((dir / "secrets").c_str(), 0700);
   Secrets s;
   s.operator_token_path = fs::absolute(dir / "secrets" / "operator-token").string();
@@ -114,7 +121,9 @@ Secrets prepare_data_dir(const config::Config& cfg) {
   return s;
 }
 
-storage::Migrator migrator() { return storage::Migrator(all_migrations()); }
+storage::Migrator migrator() {
+  return storage::Migrator(all_migrations());
+}
 
 std::unique_ptr<storage::Database> open_and_migrate(const config::Config& cfg, bool force_migrate) {
   auto db = storage::open_database(cfg);
@@ -127,11 +136,13 @@ std::unique_ptr<storage::Database> open_and_migrate(const config::Config& cfg, b
     if (*n > 0) log::get("storage")->info("applied {} migration(s)", *n);
   } else {
     auto pending = m.pending(**db);
-    if (!pending) throw std::runtime_error("cannot read the schema version: " + pending.error().message);
+    if (!pending)
+      throw std::runtime_error("cannot read the schema version: " + pending.error().message);
     if (!pending->empty()) {
-      throw std::runtime_error(fmt::format(
-          "the database needs {} migration(s); run `ringhouse migrate` (storage.auto_migrate is off)",
-          pending->size()));
+      throw std::runtime_error(
+          fmt::format("the database needs {} migration(s); run `ringhouse migrate` "
+                      "(storage.auto_migrate is off)",
+                      pending->size()));
     }
   }
   return std::move(*db);
@@ -208,10 +219,12 @@ int serve(const config::Config& cfg) {
 
   std::string url = cfg.string("http.public_url");
   if (url.empty()) url = fmt::format("http://localhost:{}", server.port());
-  write_run_file(run_file, fmt::format(R"({{"pid":{},"port":{},"address":"{}","url":"{}"}})" "\n",
+  write_run_file(run_file, fmt::format(R"({{"pid":{},"port":{},"address":"{}","url":"{}"}})"
+                                       "\n",
                                        ::getpid(), server.port(), cfg.string("http.address"), url));
   logger->info("ringhouse {} serving on {}:{} ({} database, {} I/O threads)", version(),
-               cfg.string("http.address"), server.port(), storage::dialect_name(db->dialect()), threads);
+               cfg.string("http.address"), server.port(), storage::dialect_name(db->dialect()),
+               threads);
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(ioc);

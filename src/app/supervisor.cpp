@@ -13,7 +13,9 @@
 
 namespace rh::app {
 
-void Supervisor::add(ChildSpec spec) { children_.push_back({std::move(spec)}); }
+void Supervisor::add(ChildSpec spec) {
+  children_.push_back({std::move(spec)});
+}
 
 pid_t Supervisor::pid_of(const std::string& name) const {
   for (const auto& c : children_) {
@@ -86,8 +88,9 @@ int Supervisor::run() {
       for (auto& c : children_) {
         if (c.pid != pid) continue;
         c.pid = -1;
-        std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                            : "was killed by signal " + std::to_string(WTERMSIG(status));
+        std::string how = WIFEXITED(status)
+                              ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                              : "was killed by signal " + std::to_string(WTERMSIG(status));
         if (stopping) {
           logger->info("{} {}", c.spec.name, how);
           break;

@@ -1,8 +1,8 @@
 #include "core/clock.hpp"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace rh {
 
@@ -35,7 +35,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
       s[13] != ':' || !digits(14, 2, mi) || s[16] != ':' || !digits(17, 2, sec))
     return std::nullopt;
   static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+    return std::nullopt;
   bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   if (mo == 2 && d == 29 && !leap) return std::nullopt;
   std::size_t pos = 19;
@@ -56,7 +57,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh, om;
-    if (!digits(pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !digits(pos + 4, 2, om))
+    if (!digits(pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(pos + 4, 2, om))
       return std::nullopt;
     if (oh > 23 || om > 59) return std::nullopt;
     offset_min = (oh * 60 + om) * (s[pos] == '+' ? 1 : -1);
@@ -69,9 +71,11 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
   int yy = y - (mo <= 2);
   int era = (yy >= 0 ? yy : yy - 399) / 400;
   unsigned yoe = static_cast<unsigned>(yy - era * 400);
-  unsigned doy = (153u * static_cast<unsigned>(mo + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  unsigned doy =
+      (153u * static_cast<unsigned>(mo + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
   unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  std::int64_t days =
+      static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
   std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
   return secs * 1000 + ms;
 }

@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -8,7 +9,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 extern char** environ;
 
@@ -16,21 +16,30 @@ namespace rh::config {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::string: return "string";
-    case Type::integer: return "integer";
-    case Type::boolean: return "boolean";
-    case Type::number: return "number";
-    case Type::string_list: return "list of strings";
+    case Type::string:
+      return "string";
+    case Type::integer:
+      return "integer";
+    case Type::boolean:
+      return "boolean";
+    case Type::number:
+      return "number";
+    case Type::string_list:
+      return "list of strings";
   }
   return "?";
 }
 
 const char* source_name(Source s) {
   switch (s) {
-    case Source::default_value: return "default";
-    case Source::file: return "file";
-    case Source::environment: return "environment";
-    case Source::command_line: return "command line";
+    case Source::default_value:
+      return "default";
+    case Source::file:
+      return "file";
+    case Source::environment:
+      return "environment";
+    case Source::command_line:
+      return "command line";
   }
   return "?";
 }
@@ -41,10 +50,18 @@ std::string toml_quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
@@ -88,7 +105,8 @@ std::string trim(std::string_view s) {
 // Parses a string from the environment or the command line into the key's type.
 std::optional<Value> parse_text(Type t, const std::string& text, std::string& why) {
   switch (t) {
-    case Type::string: return Value{text};
+    case Type::string:
+      return Value{text};
     case Type::integer: {
       std::int64_t v = 0;
       std::string s = trim(text);
@@ -101,7 +119,8 @@ std::optional<Value> parse_text(Type t, const std::string& text, std::string& wh
     }
     case Type::boolean: {
       std::string s = trim(text);
-      std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(s.begin(), s.end(), s.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       if (s == "true" || s == "1" || s == "yes" || s == "on") return Value{true};
       if (s == "false" || s == "0" || s == "no" || s == "off") return Value{false};
       why = "expected true or false";
@@ -230,7 +249,8 @@ const KeyDef* Schema::find(std::string_view name) const {
 std::string Schema::env_name(std::string_view key) {
   std::string out = "RINGHOUSE_";
   for (char c : key) {
-    out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out += (c == '.' || c == '-') ? '_'
+                                  : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }
@@ -294,7 +314,8 @@ std::string Schema::render_markdown() const {
       "environment, then `--set key=value` on the command line, each overriding the one\n"
       "before. `ringhouse config --defaults` prints a complete commented file.\n";
   for (const auto& [section, keys] : by_section(keys_)) {
-    out += "\n## [" + section + "]\n\n| key | type | default | environment | meaning |\n|---|---|---|---|---|\n";
+    out += "\n## [" + section +
+           "]\n\n| key | type | default | environment | meaning |\n|---|---|---|---|---|\n";
     for (const KeyDef* k : keys) {
       std::string help = k->help;
       std::replace(help.begin(), help.end(), '|', '/');
@@ -339,22 +360,22 @@ Config Config::load(const Schema& schema, const Sources& sources) {
     } catch (const toml::parse_error& e) {
       std::ostringstream where;
       where << e.source().begin;
-      throw ConfigError(fmt::format("config file {}: {} at {}", *sources.file, e.description(),
-                                    where.str()));
+      throw ConfigError(
+          fmt::format("config file {}: {} at {}", *sources.file, e.description(), where.str()));
     }
     for (const auto& [section, node] : tbl) {
       const auto* sub = node.as_table();
       if (!sub) {
-        throw ConfigError(fmt::format("config file {}: '{}' must be a [section]", *sources.file,
-                                      section.str()));
+        throw ConfigError(
+            fmt::format("config file {}: '{}' must be a [section]", *sources.file, section.str()));
       }
       for (const auto& [leaf, val] : *sub) {
         std::string key = std::string(section.str()) + "." + std::string(leaf.str());
         const KeyDef* def = schema.find(key);
         if (!def) {
-          throw ConfigError(fmt::format(
-              "config file {}: unknown key '{}' (see `ringhouse config --defaults`)",
-              *sources.file, key));
+          throw ConfigError(
+              fmt::format("config file {}: unknown key '{}' (see `ringhouse config --defaults`)",
+                          *sources.file, key));
         }
         std::string why;
         auto v = from_toml(def->type, val, why);
@@ -403,8 +424,12 @@ std::int64_t Config::integer(std::string_view key) const {
 std::string Config::string(std::string_view key) const {
   return std::get<std::string>(get(key, Type::string));
 }
-bool Config::boolean(std::string_view key) const { return std::get<bool>(get(key, Type::boolean)); }
-double Config::number(std::string_view key) const { return std::get<double>(get(key, Type::number)); }
+bool Config::boolean(std::string_view key) const {
+  return std::get<bool>(get(key, Type::boolean));
+}
+double Config::number(std::string_view key) const {
+  return std::get<double>(get(key, Type::number));
+}
 std::vector<std::string> Config::list(std::string_view key) const {
   return std::get<std::vector<std::string>>(get(key, Type::string_list));
 }

@@ -74,8 +74,8 @@ enum class Source { default_value, file, environment, command_line };
 const char* source_name(Source s);
 
 struct Sources {
-  std::optional<std::string> file;                            // path to a TOML file
-  std::map<std::string, std::string> environment;             // NAME -> value
+  std::optional<std::string> file;                             // path to a TOML file
+  std::map<std::string, std::string> environment;              // NAME -> value
   std::vector<std::pair<std::string, std::string>> overrides;  // key -> value (command line)
 };
 

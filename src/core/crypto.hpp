@@ -21,7 +21,7 @@ std::string base64url_encode(std::string_view bytes);  // unpadded
 // A URL-safe random token carrying `bytes` bytes of entropy.
 std::string random_token(std::size_t bytes = 32);
 
-std::string sha256(std::string_view data);  // raw 32 bytes
+std::string sha256(std::string_view data);                             // raw 32 bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
 bool constant_time_equal(std::string_view a, std::string_view b);
 

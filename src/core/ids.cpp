@@ -35,7 +35,9 @@ std::string new_id(std::string_view prefix, std::int64_t now_ms) {
   return out;
 }
 
-std::string new_id(std::string_view prefix) { return new_id(prefix, SystemClock().now_ms()); }
+std::string new_id(std::string_view prefix) {
+  return new_id(prefix, SystemClock().now_ms());
+}
 
 bool is_id(std::string_view s, std::string_view prefix) {
   if (s.size() != prefix.size() + 27 || s.substr(0, prefix.size()) != prefix ||

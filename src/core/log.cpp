@@ -44,8 +44,8 @@ void setup(const Options& o) {
     }
     // The access log goes through the async queue so that it never blocks an
     // I/O thread; when the queue is full the oldest line is dropped.
-    g_access = std::make_shared<spdlog::async_logger>("access", sink, spdlog::thread_pool(),
-                                                      spdlog::async_overflow_policy::overrun_oldest);
+    g_access = std::make_shared<spdlog::async_logger>(
+        "access", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::overrun_oldest);
     g_access->set_pattern("%v");
     g_access->set_level(spdlog::level::info);
     spdlog::register_logger(g_access);  // so that flush_every() flushes it too

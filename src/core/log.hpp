@@ -2,16 +2,16 @@
 // writing to the same sinks configured at start-up.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 namespace rh::log {
 
 struct Options {
-  std::string level = "info";  // trace|debug|info|warn|error
-  std::string format = "text";  // text|json
+  std::string level = "info";         // trace|debug|info|warn|error
+  std::string format = "text";        // text|json
   std::string access_log = "stdout";  // stdout|off|path to a file
 };
 

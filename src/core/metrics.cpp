@@ -14,8 +14,7 @@ void Gauge::add(double d) {
 }
 
 Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)),
-      buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
   for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i] = 0;
 }
 
@@ -37,8 +36,12 @@ std::vector<std::uint64_t> Histogram::cumulative() const {
   return out;
 }
 
-double Histogram::sum() const { return sum_.load(std::memory_order_relaxed); }
-std::uint64_t Histogram::count() const { return cumulative().back(); }
+double Histogram::sum() const {
+  return sum_.load(std::memory_order_relaxed);
+}
+std::uint64_t Histogram::count() const {
+  return cumulative().back();
+}
 
 std::vector<double> latency_buckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -128,7 +131,8 @@ std::string Registry::render() const {
     for (const auto& [name, f] : families_) {
       out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name, f.type);
       for (const auto& [l, c] : f.counters) out += fmt::format("{}{} {}\n", name, l, c->value());
-      for (const auto& [l, g] : f.gauges) out += fmt::format("{}{} {}\n", name, l, format_value(g->value()));
+      for (const auto& [l, g] : f.gauges)
+        out += fmt::format("{}{} {}\n", name, l, format_value(g->value()));
       for (const auto& [l, h] : f.histograms) {
         auto cum = h->cumulative();
         for (std::size_t i = 0; i < h->bounds().size(); ++i) {

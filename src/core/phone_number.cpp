@@ -20,7 +20,8 @@ Result<std::string> to_e164(std::string_view input, std::string_view default_reg
     return Error(Errc::invalid_argument, "'" + std::string(input) + "' is not a phone number");
   }
   if (!util.IsValidNumber(n)) {
-    return Error(Errc::invalid_argument, "'" + std::string(input) + "' is not a valid phone number");
+    return Error(Errc::invalid_argument,
+                 "'" + std::string(input) + "' is not a valid phone number");
   }
   std::string out;
   util.Format(n, PhoneNumberUtil::E164, &out);

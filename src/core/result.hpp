@@ -38,22 +38,37 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}  // NOLINT implicit
+  Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}      // NOLINT implicit
   Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT implicit
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
-  Error&& take_error() { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& take_error() {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -66,8 +81,14 @@ class [[nodiscard]] Result<void> {
   Result(Error e) : err_(std::move(e)), ok_(false) {}  // NOLINT implicit
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const { assert(!ok_); return err_; }
-  Error&& take_error() { assert(!ok_); return std::move(err_); }
+  const Error& error() const {
+    assert(!ok_);
+    return err_;
+  }
+  Error&& take_error() {
+    assert(!ok_);
+    return std::move(err_);
+  }
 
  private:
   Error err_;
@@ -76,7 +97,9 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Error make_error(Errc c, std::string m) { return Error(c, std::move(m)); }
+inline Error make_error(Errc c, std::string m) {
+  return Error(c, std::move(m));
+}
 
 }  // namespace rh
 
@@ -85,15 +108,15 @@ inline Error make_error(Errc c, std::string m) { return Error(c, std::move(m)); 
 
 // Propagates an error from an expression returning Result<...>.
 #define RH_TRY(expr) RH_TRY_IMPL(expr, RH_CONCAT(rh_try_, __COUNTER__))
-#define RH_TRY_IMPL(expr, name)                 \
-  do {                                          \
-    auto&& name = (expr);                       \
-    if (!name.ok()) return name.take_error();   \
+#define RH_TRY_IMPL(expr, name)               \
+  do {                                        \
+    auto&& name = (expr);                     \
+    if (!name.ok()) return name.take_error(); \
   } while (0)
 
 // RH_ASSIGN(T var, expr): declares var from a Result's value, or returns its error.
 #define RH_ASSIGN(lhs, expr) RH_ASSIGN_IMPL(lhs, expr, RH_CONCAT(rh_assign_, __COUNTER__))
-#define RH_ASSIGN_IMPL(lhs, expr, name)          \
-  auto name = (expr);                            \
-  if (!name.ok()) return name.take_error();      \
+#define RH_ASSIGN_IMPL(lhs, expr, name)     \
+  auto name = (expr);                       \
+  if (!name.ok()) return name.take_error(); \
   lhs = std::move(name).value()

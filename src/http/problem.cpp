@@ -1,9 +1,9 @@
 #include "http/problem.hpp"
 
-#include <boost/beast/http/field.hpp>
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <boost/beast/http/field.hpp>
+#include <boost/json.hpp>
 #include <charconv>
 
 namespace rh::http {
@@ -21,7 +21,8 @@ Response problem(unsigned status, std::string_view code, std::string_view title,
   o["code"] = code;
   if (!errors.empty()) {
     json::array arr;
-    for (const auto& e : errors) arr.push_back(json::object{{"field", e.field}, {"detail", e.detail}});
+    for (const auto& e : errors)
+      arr.push_back(json::object{{"field", e.field}, {"detail", e.detail}});
     o["errors"] = std::move(arr);
   }
   Response res{static_cast<Status>(status), 11};
@@ -37,17 +38,25 @@ Response problem_from_error(const Error& e, const std::string& request_id) {
   switch (e.code) {
     case Errc::invalid_argument:
       return problem(422, "validation_failed", "The request is not valid", e.message, fields);
-    case Errc::not_found: return problem(404, "not_found", "Not found", e.message);
-    case Errc::conflict: return problem(409, "conflict", "Conflict", e.message, fields);
-    case Errc::precondition: return problem(409, "invalid_state", "Not allowed in this state", e.message);
-    case Errc::unauthorized: return problem(401, "unauthorized", "Authentication required", e.message);
-    case Errc::forbidden: return problem(403, "forbidden", "Forbidden", e.message);
-    case Errc::too_many: return problem(429, "rate_limited", "Too many requests", e.message);
+    case Errc::not_found:
+      return problem(404, "not_found", "Not found", e.message);
+    case Errc::conflict:
+      return problem(409, "conflict", "Conflict", e.message, fields);
+    case Errc::precondition:
+      return problem(409, "invalid_state", "Not allowed in this state", e.message);
+    case Errc::unauthorized:
+      return problem(401, "unauthorized", "Authentication required", e.message);
+    case Errc::forbidden:
+      return problem(403, "forbidden", "Forbidden", e.message);
+    case Errc::too_many:
+      return problem(429, "rate_limited", "Too many requests", e.message);
     case Errc::unavailable:
       return problem(503, "unavailable", "Service temporarily unavailable",
                      "a dependency is unavailable; try again shortly");
-    case Errc::timeout: return problem(504, "timeout", "Timed out", e.message);
-    case Errc::internal: break;
+    case Errc::timeout:
+      return problem(504, "timeout", "Timed out", e.message);
+    case Errc::internal:
+      break;
   }
   return problem(500, "internal_error", "Internal server error",
                  "an unexpected error occurred; quote request id " + request_id + " to support");
@@ -63,7 +72,8 @@ Response json_response(unsigned status, const json::value& body) {
 
 Response text_response(unsigned status, std::string body, std::string_view content_type) {
   Response res{static_cast<Status>(status), 11};
-  res.set(bhttp::field::content_type, boost::beast::string_view(content_type.data(), content_type.size()));
+  res.set(bhttp::field::content_type,
+          boost::beast::string_view(content_type.data(), content_type.size()));
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
@@ -96,11 +106,13 @@ JsonBody read_json_object(const Request& req) {
   opts.max_depth = 32;
   json::value v = json::parse(req.body(), ec, {}, opts);
   if (ec) {
-    out.error = problem(400, "malformed_json", "Malformed JSON", "the body is not valid JSON: " + ec.message());
+    out.error = problem(400, "malformed_json", "Malformed JSON",
+                        "the body is not valid JSON: " + ec.message());
     return out;
   }
   if (!v.is_object()) {
-    out.error = problem(422, "validation_failed", "The request is not valid", "the body must be a JSON object");
+    out.error = problem(422, "validation_failed", "The request is not valid",
+                        "the body must be a JSON object");
     return out;
   }
   out.object = std::move(v.as_object());
@@ -173,7 +185,8 @@ void FieldReader::reject_unknown(std::initializer_list<std::string_view> known) 
   for (const auto& [k, v] : o_) {
     bool ok = false;
     for (auto n : known) ok |= (n == std::string_view(k.data(), k.size()));
-    if (!ok) problems_.push_back({path(std::string_view(k.data(), k.size())), "is not a known field"});
+    if (!ok)
+      problems_.push_back({path(std::string_view(k.data(), k.size())), "is not a known field"});
   }
 }
 

@@ -15,7 +15,7 @@
 namespace rh::http {
 
 struct FieldProblem {
-  std::string field;   // JSON pointer-ish path: "branding.primary_color"
+  std::string field;  // JSON pointer-ish path: "branding.primary_color"
   std::string detail;
 };
 

@@ -18,7 +18,9 @@ std::vector<std::string_view> split_path(std::string_view path) {
   }
   return out;
 }
-bool is_param(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
+bool is_param(std::string_view seg) {
+  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
 }  // namespace
 
 const std::string& RequestContext::param(std::string_view name) const {
@@ -151,8 +153,10 @@ void Router::observe(const Route* r, Verb method, unsigned status, double second
     c = route->by_status[status].load(std::memory_order_acquire);
     if (!c) {
       std::string m(bhttp::to_string(r ? r->method : method));
-      c = &metrics_.counter("ringhouse_http_requests_total", "HTTP requests by route, method and status",
-                            {{"route", r ? r->pattern : "unmatched"}, {"method", r ? m : "any"},
+      c = &metrics_.counter("ringhouse_http_requests_total",
+                            "HTTP requests by route, method and status",
+                            {{"route", r ? r->pattern : "unmatched"},
+                             {"method", r ? m : "any"},
                              {"status", std::to_string(status)}});
       route->by_status[status].store(c, std::memory_order_release);
     }

@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,7 +17,6 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <fmt/format.h>
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -41,7 +42,9 @@ bool valid_request_id(std::string_view v) {
   return true;
 }
 
-std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
 
 std::string allow_list(const std::vector<Verb>& verbs) {
   std::string out;
@@ -78,7 +81,10 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
         in_flight_(metrics.gauge("ringhouse_http_requests_in_flight",
                                  "Requests received (headers read) and not yet answered")) {
     metrics.add_collector([this]() -> std::vector<metrics::Sample> {
-      return {{"ringhouse_http_connections", "Open HTTP connections", "gauge", {},
+      return {{"ringhouse_http_connections",
+               "Open HTTP connections",
+               "gauge",
+               {},
                static_cast<double>(connection_count())}};
     });
   }
@@ -91,7 +97,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", opts_.address, opts_.port, ec.message()));
+      throw std::runtime_error(
+          fmt::format("cannot listen on {}:{}: {}", opts_.address, opts_.port, ec.message()));
     }
     auto self = shared_from_this();
     asio::co_spawn(acceptor_.get_executor(), accept_loop(), [self](std::exception_ptr e) {
@@ -266,7 +273,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       auto qpos = target.find('?');
       std::string_view path = std::string_view(target).substr(0, qpos);
       Match m = router_.match(hdr.method(), path);
-      std::size_t limit = m.route && m.route->info.max_body ? m.route->info.max_body : opts_.max_body_bytes;
+      std::size_t limit =
+          m.route && m.route->info.max_body ? m.route->info.max_body : opts_.max_body_bytes;
       if (auto len = parser.content_length(); len && *len > limit) {
         co_await send_error(c, 413, "body_too_large", "Request body too large",
                             fmt::format("the body may be at most {} bytes", limit));
@@ -290,15 +298,19 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       auto started = std::chrono::steady_clock::now();
       Request req = parser.release();
       bool keep_alive = req.keep_alive();
-      Response res = co_await handle(req, m, remote, path,
-                                     qpos == std::string::npos ? std::string_view() : std::string_view(target).substr(qpos + 1));
+      Response res =
+          co_await handle(req, m, remote, path,
+                          qpos == std::string::npos ? std::string_view()
+                                                    : std::string_view(target).substr(qpos + 1));
       keep_alive = keep_alive && !draining_;
       res.keep_alive(keep_alive);
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       router_.observe(m.route, req.method(), res.result_int(), secs);
       if (access_) {
-        access_->info("{} {} {} {} {} {:.3f}ms request-id={}", remote, sv(req.method_string()), target,
-                res.result_int(), res.body().size(), secs * 1000, sv(res["X-Request-Id"]));
+        access_->info("{} {} {} {} {} {:.3f}ms request-id={}", remote, sv(req.method_string()),
+                      target, res.result_int(), res.body().size(), secs * 1000,
+                      sv(res["X-Request-Id"]));
       }
       c.stream.expires_after(opts_.write_timeout);
       auto [wec, wn] = co_await bhttp::async_write(c.stream, res, tuple_awaitable);
@@ -324,14 +336,17 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       co_return;
     }
     if (ec == bhttp::error::header_limit) {
-      co_await send_error(c, 431, "headers_too_large", "Request header fields too large",
-                          fmt::format("the request headers may be at most {} bytes", opts_.max_header_bytes));
+      co_await send_error(
+          c, 431, "headers_too_large", "Request header fields too large",
+          fmt::format("the request headers may be at most {} bytes", opts_.max_header_bytes));
     } else if (ec == bhttp::error::body_limit) {
-      co_await send_error(c, 413, "body_too_large", "Request body too large", "the body is too large");
+      co_await send_error(c, 413, "body_too_large", "Request body too large",
+                          "the body is too large");
     } else if (ec == bhttp::error::partial_message) {
       // The peer closed mid-request; nobody to answer.
     } else {
-      co_await send_error(c, 400, "bad_request", "Bad request", "malformed HTTP request: " + ec.message());
+      co_await send_error(c, 400, "bad_request", "Bad request",
+                          "malformed HTTP request: " + ec.message());
     }
   }
 
@@ -345,7 +360,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       match |= o == origin;
     }
     if (!any && !match) return;
-    res.set(bhttp::field::access_control_allow_origin, any && !match ? std::string("*") : std::string(origin));
+    res.set(bhttp::field::access_control_allow_origin,
+            any && !match ? std::string("*") : std::string(origin));
     res.set(bhttp::field::vary, "Origin");
     res.set(bhttp::field::access_control_expose_headers, "X-Request-Id, Retry-After, Location");
   }
@@ -356,7 +372,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     auto given = sv(req["X-Request-Id"]);
     rid = valid_request_id(given) ? std::string(given) : new_id("req");
     Response res;
-    bool preflight = req.method() == Verb::options && !req[bhttp::field::access_control_request_method].empty();
+    bool preflight =
+        req.method() == Verb::options && !req[bhttp::field::access_control_request_method].empty();
     if (preflight && (m.route || !m.allowed.empty())) {
       res = no_content();
       std::vector<Verb> verbs = m.allowed;
@@ -372,7 +389,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       res = problem(400, "bad_request", "Bad request", "the path has a malformed percent-escape");
     } else if (!m.route && !m.allowed.empty()) {
       res = problem(405, "method_not_allowed", "Method not allowed",
-                    fmt::format("{} is not allowed here; use {}", sv(req.method_string()), allow_list(m.allowed)));
+                    fmt::format("{} is not allowed here; use {}", sv(req.method_string()),
+                                allow_list(m.allowed)));
       res.set(bhttp::field::allow, allow_list(m.allowed));
     } else if (!m.route) {
       res = problem(404, "not_found", "Not found", "no such route: " + std::string(path));
@@ -388,7 +406,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     }
     if (!preflight) apply_cors(req, res);
     res.set("X-Request-Id", rid);
-    if (res.find(bhttp::field::cache_control) == res.end()) res.set(bhttp::field::cache_control, "no-store");
+    if (res.find(bhttp::field::cache_control) == res.end())
+      res.set(bhttp::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
     if (req.method() == Verb::head) {
       // Beast keeps Content-Length from prepare_payload; drop the body.
@@ -417,13 +436,17 @@ Server::Server(asio::io_context& ioc, Router& router, metrics::Registry& metrics
 
 Server::~Server() = default;
 
-void Server::start() { bound_port_ = impl_->listen(); }
+void Server::start() {
+  bound_port_ = impl_->listen();
+}
 
 void Server::shutdown(std::function<void()> on_drained) {
   draining_ = true;
   impl_->begin_shutdown(std::move(on_drained));
 }
 
-std::size_t Server::connections() const { return impl_->connection_count(); }
+std::size_t Server::connections() const {
+  return impl_->connection_count();
+}
 
 }  // namespace rh::http

@@ -5,4 +5,4 @@
 namespace rh::http {
 void declare_config(config::Schema& s);
 ServerOptions server_options(const config::Config& c);
-}
+}  // namespace rh::http

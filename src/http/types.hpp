@@ -27,8 +27,8 @@ struct RequestContext {
   Request& req;
   std::string request_id;
   std::string remote_addr;
-  std::string_view path;   // without the query
-  std::string_view query;  // without the '?'
+  std::string_view path;                                    // without the query
+  std::string_view query;                                   // without the '?'
   std::vector<std::pair<std::string, std::string>> params;  // path parameters, decoded
   const Route* route = nullptr;
 

@@ -1,8 +1,8 @@
 #include "jobs/builtin_jobs.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <thread>
 
 namespace rh::jobs {
@@ -20,7 +20,8 @@ struct ProbeSpec {
 Result<ProbeSpec> parse_probe(const std::string& payload) {
   boost::system::error_code ec;
   json::value v = json::parse(payload, ec);
-  if (ec || !v.is_object()) return Error(Errc::invalid_argument, "probe payload must be a JSON object");
+  if (ec || !v.is_object())
+    return Error(Errc::invalid_argument, "probe payload must be a JSON object");
   ProbeSpec s;
   const auto& o = v.as_object();
   for (const auto& [k, val] : o) {
@@ -63,8 +64,9 @@ void register_builtin_jobs(JobWorker& worker, const Clock& clock, const BuiltinO
     std::int64_t now = clock.now_ms();
     // The run is recorded in the transaction that marks the job done.
     ctx.on_complete([job_id, note = spec.note, attempt, now](storage::Connection& c) -> Status {
-      RH_TRY(c.exec("INSERT INTO diag_probe_runs (job_id, note, attempt, created_at) VALUES (?, ?, ?, ?)",
-                    {job_id, note, attempt, now}));
+      RH_TRY(c.exec(
+          "INSERT INTO diag_probe_runs (job_id, note, attempt, created_at) VALUES (?, ?, ?, ?)",
+          {job_id, note, attempt, now}));
       return {};
     });
     return {};
@@ -77,7 +79,8 @@ void register_builtin_jobs(JobWorker& worker, const Clock& clock, const BuiltinO
                     {now - o.job_retention_s * 1000}));
       RH_TRY(c.exec("DELETE FROM events WHERE dispatched_at IS NOT NULL AND dispatched_at < ?",
                     {now - o.event_retention_s * 1000}));
-      RH_TRY(c.exec("DELETE FROM diag_probe_runs WHERE created_at < ?", {now - o.job_retention_s * 1000}));
+      RH_TRY(c.exec("DELETE FROM diag_probe_runs WHERE created_at < ?",
+                    {now - o.job_retention_s * 1000}));
       return {};
     });
   });
@@ -88,17 +91,19 @@ Status schedule_builtin_jobs(JobQueue& queue, const BuiltinOptions& o) {
 }
 
 Result<std::vector<ProbeRun>> probe_runs(storage::Database& db, const std::string& job_id) {
-  return db.read<std::vector<ProbeRun>>([&](storage::Connection& c) -> Result<std::vector<ProbeRun>> {
-    RH_ASSIGN(auto rows, c.query("SELECT job_id, note, attempt, created_at FROM diag_probe_runs "
-                                 "WHERE job_id = ? ORDER BY id",
-                                 {job_id}));
-    std::vector<ProbeRun> out;
-    for (const auto& r : rows) {
-      out.push_back({r.text("job_id"), r.opt_text("note").value_or(""),
-                     static_cast<int>(r.integer("attempt")), r.integer("created_at")});
-    }
-    return out;
-  });
+  return db.read<std::vector<ProbeRun>>(
+      [&](storage::Connection& c) -> Result<std::vector<ProbeRun>> {
+        RH_ASSIGN(auto rows,
+                  c.query("SELECT job_id, note, attempt, created_at FROM diag_probe_runs "
+                          "WHERE job_id = ? ORDER BY id",
+                          {job_id}));
+        std::vector<ProbeRun> out;
+        for (const auto& r : rows) {
+          out.push_back({r.text("job_id"), r.opt_text("note").value_or(""),
+                         static_cast<int>(r.integer("attempt")), r.integer("created_at")});
+        }
+        return out;
+      });
 }
 
 }  // namespace rh::jobs

@@ -43,7 +43,9 @@ Job job_from_row(const storage::Row& r) {
   return j;
 }
 
-Value opt(const std::string& s) { return s.empty() ? Value{} : Value{s}; }
+Value opt(const std::string& s) {
+  return s.empty() ? Value{} : Value{s};
+}
 
 Result<Job> get_job(Connection& c, const std::string& id) {
   auto r = c.query_one(fmt::format("SELECT {} FROM jobs WHERE id = ?", kJobCols), {id});
@@ -65,7 +67,8 @@ std::int64_t JobQueue::backoff_ms(int attempts) const {
   // "Equal jitter": half fixed, half random, so retries spread out but never
   // come back immediately.
   std::int64_t half = ceiling / 2;
-  return half + static_cast<std::int64_t>(crypto::random_below(static_cast<std::uint64_t>(half) + 1));
+  return half +
+         static_cast<std::int64_t>(crypto::random_below(static_cast<std::uint64_t>(half) + 1));
 }
 
 Result<std::string> JobQueue::enqueue(const JobSpec& spec) {
@@ -78,18 +81,20 @@ Result<std::string> JobQueue::enqueue(Connection& tx, const JobSpec& spec) {
   }
   std::int64_t now = clock_.now_ms();
   if (spec.unique_key) {
-    RH_ASSIGN(auto existing, tx.query_opt("SELECT id FROM jobs WHERE unique_key = ?", {*spec.unique_key}));
+    RH_ASSIGN(auto existing,
+              tx.query_opt("SELECT id FROM jobs WHERE unique_key = ?", {*spec.unique_key}));
     if (existing) return existing->text("id");
   }
   std::string id = new_id("job", now);
   int max_attempts = spec.max_attempts > 0 ? spec.max_attempts : opts_.default_max_attempts;
   RH_TRY(tx.exec(
       "INSERT INTO jobs (id, kind, payload, state, priority, attempts, max_attempts, run_at, "
-      "unique_key, tenant_id, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, ?, ?)",
+      "unique_key, tenant_id, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, 0, ?, ?, ?, ?, "
+      "?, ?)",
       {id, spec.kind, spec.payload.empty() ? "{}" : spec.payload,
        static_cast<std::int64_t>(spec.priority), static_cast<std::int64_t>(max_attempts),
-       spec.run_at_ms > 0 ? spec.run_at_ms : now, spec.unique_key ? Value{*spec.unique_key} : Value{},
-       opt(spec.tenant_id), now, now}));
+       spec.run_at_ms > 0 ? spec.run_at_ms : now,
+       spec.unique_key ? Value{*spec.unique_key} : Value{}, opt(spec.tenant_id), now, now}));
   return id;
 }
 
@@ -117,19 +122,20 @@ Result<std::vector<Job>> JobQueue::claim(const std::string& owner,
       Job j = job_from_row(r);
       if (j.state == "running" && j.attempts >= j.max_attempts) {
         // Its last attempt died with its worker: dead-letter it.
-        RH_TRY(c.exec(
-            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, "
-            "last_error = ?, updated_at = ?, finished_at = ? WHERE id = ?",
-            {"lease expired on the last attempt (worker died?)", now, now, j.id}));
-        RH_TRY(append_event(c, {"job.dead", j.tenant_id, j.id,
-                                fmt::format(R"({{"job_id":"{}","kind":"{}"}})", j.id, j.kind)},
+        RH_TRY(
+            c.exec("UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, "
+                   "last_error = ?, updated_at = ?, finished_at = ? WHERE id = ?",
+                   {"lease expired on the last attempt (worker died?)", now, now, j.id}));
+        RH_TRY(append_event(c,
+                            {"job.dead", j.tenant_id, j.id,
+                             fmt::format(R"({{"job_id":"{}","kind":"{}"}})", j.id, j.kind)},
                             now));
         continue;
       }
-      RH_TRY(c.exec(
-          "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, "
-          "lease_until = ?, updated_at = ? WHERE id = ?",
-          {owner, now + opts_.lease_ms, now, j.id}));
+      RH_TRY(
+          c.exec("UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, "
+                 "lease_until = ?, updated_at = ? WHERE id = ?",
+                 {owner, now + opts_.lease_ms, now, j.id}));
       j.state = "running";
       j.attempts += 1;
       j.lease_owner = owner;
@@ -140,15 +146,14 @@ Result<std::vector<Job>> JobQueue::claim(const std::string& owner,
   });
 }
 
-Status JobQueue::complete(const Job& job,
-                          const std::function<Status(Connection&)>& effect) {
+Status JobQueue::complete(const Job& job, const std::function<Status(Connection&)>& effect) {
   return db_.transaction([&](Connection& c) -> Status {
     std::int64_t now = clock_.now_ms();
-    RH_ASSIGN(auto r, c.exec(
-                          "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, "
-                          "last_error = NULL, updated_at = ?, finished_at = ? "
-                          "WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?",
-                          {now, now, job.id, job.lease_owner, static_cast<std::int64_t>(job.attempts)}));
+    RH_ASSIGN(auto r,
+              c.exec("UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, "
+                     "last_error = NULL, updated_at = ?, finished_at = ? "
+                     "WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?",
+                     {now, now, job.id, job.lease_owner, static_cast<std::int64_t>(job.attempts)}));
     if (r.affected != 1) {
       return Error(Errc::conflict, "job " + job.id + " lease lost before completion");
     }
@@ -162,17 +167,19 @@ Status JobQueue::fail(const Job& job, const std::string& error, bool permanent) 
     std::int64_t now = clock_.now_ms();
     bool dead = permanent || job.attempts >= job.max_attempts;
     std::string err = error.size() > 2000 ? error.substr(0, 2000) : error;
-    RH_ASSIGN(auto r, c.exec(
-                          "UPDATE jobs SET state = ?, run_at = ?, lease_owner = NULL, "
-                          "lease_until = NULL, last_error = ?, updated_at = ?, finished_at = ? "
-                          "WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?",
-                          {dead ? "dead" : "queued", dead ? job.run_at : now + backoff_ms(job.attempts),
-                           err, now, dead ? Value{now} : Value{}, job.id, job.lease_owner,
-                           static_cast<std::int64_t>(job.attempts)}));
-    if (r.affected != 1) return Error(Errc::conflict, "job " + job.id + " lease lost before failure");
+    RH_ASSIGN(auto r,
+              c.exec("UPDATE jobs SET state = ?, run_at = ?, lease_owner = NULL, "
+                     "lease_until = NULL, last_error = ?, updated_at = ?, finished_at = ? "
+                     "WHERE id = ? AND state = 'running' AND lease_owner = ? AND attempts = ?",
+                     {dead ? "dead" : "queued", dead ? job.run_at : now + backoff_ms(job.attempts),
+                      err, now, dead ? Value{now} : Value{}, job.id, job.lease_owner,
+                      static_cast<std::int64_t>(job.attempts)}));
+    if (r.affected != 1)
+      return Error(Errc::conflict, "job " + job.id + " lease lost before failure");
     if (dead) {
-      RH_TRY(append_event(c, {"job.dead", job.tenant_id, job.id,
-                              fmt::format(R"({{"job_id":"{}","kind":"{}"}})", job.id, job.kind)},
+      RH_TRY(append_event(c,
+                          {"job.dead", job.tenant_id, job.id,
+                           fmt::format(R"({{"job_id":"{}","kind":"{}"}})", job.id, job.kind)},
                           now));
     }
     return {};
@@ -212,13 +219,14 @@ Result<Job> JobQueue::retry(const std::string& id) {
   return db_.in_transaction<Job>([&](Connection& c) -> Result<Job> {
     RH_ASSIGN(auto j, get_job(c, id));
     if (j.state != "dead" && j.state != "cancelled") {
-      return Error(Errc::precondition, "only a dead or cancelled job can be retried (this one is " + j.state + ")");
+      return Error(Errc::precondition,
+                   "only a dead or cancelled job can be retried (this one is " + j.state + ")");
     }
     std::int64_t now = clock_.now_ms();
-    RH_TRY(c.exec(
-        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, finished_at = NULL, "
-        "updated_at = ? WHERE id = ?",
-        {now, now, id}));
+    RH_TRY(
+        c.exec("UPDATE jobs SET state = 'queued', attempts = 0, run_at = ?, finished_at = NULL, "
+               "updated_at = ? WHERE id = ?",
+               {now, now, id}));
     return get_job(c, id);
   });
 }
@@ -227,11 +235,13 @@ Result<Job> JobQueue::cancel(const std::string& id) {
   return db_.in_transaction<Job>([&](Connection& c) -> Result<Job> {
     RH_ASSIGN(auto j, get_job(c, id));
     if (j.state != "queued") {
-      return Error(Errc::precondition, "only a queued job can be cancelled (this one is " + j.state + ")");
+      return Error(Errc::precondition,
+                   "only a queued job can be cancelled (this one is " + j.state + ")");
     }
     std::int64_t now = clock_.now_ms();
-    RH_TRY(c.exec("UPDATE jobs SET state = 'cancelled', updated_at = ?, finished_at = ? WHERE id = ?",
-                  {now, now, id}));
+    RH_TRY(
+        c.exec("UPDATE jobs SET state = 'cancelled', updated_at = ?, finished_at = ? WHERE id = ?",
+               {now, now, id}));
     return get_job(c, id);
   });
 }
@@ -254,8 +264,10 @@ Status JobQueue::upsert_schedule(const std::string& name, const std::string& kin
     std::int64_t now = clock_.now_ms();
     RH_ASSIGN(auto existing, c.query_opt("SELECT name FROM job_schedules WHERE name = ?", {name}));
     if (existing) {
-      RH_TRY(c.exec("UPDATE job_schedules SET kind = ?, payload = ?, interval_s = ?, updated_at = ? WHERE name = ?",
-                    {kind, payload, interval_s, now, name}));
+      RH_TRY(
+          c.exec("UPDATE job_schedules SET kind = ?, payload = ?, interval_s = ?, updated_at = ? "
+                 "WHERE name = ?",
+                 {kind, payload, interval_s, now, name}));
     } else {
       RH_TRY(c.exec(
           "INSERT INTO job_schedules (name, kind, payload, interval_s, next_run_at, updated_at) "
@@ -268,7 +280,11 @@ Status JobQueue::upsert_schedule(const std::string& name, const std::string& kin
 
 Result<std::vector<Schedule>> JobQueue::schedules() {
   return db_.read<std::vector<Schedule>>([&](Connection& c) -> Result<std::vector<Schedule>> {
-    RH_ASSIGN(auto rows, c.query("SELECT name, kind, payload, interval_s, next_run_at FROM job_schedules ORDER BY name", {}));
+    RH_ASSIGN(
+        auto rows,
+        c.query(
+            "SELECT name, kind, payload, interval_s, next_run_at FROM job_schedules ORDER BY name",
+            {}));
     std::vector<Schedule> out;
     for (const auto& r : rows) {
       out.push_back({r.text("name"), r.text("kind"), r.text("payload"), r.integer("interval_s"),
@@ -281,7 +297,9 @@ Result<std::vector<Schedule>> JobQueue::schedules() {
 Result<int> JobQueue::enqueue_due_schedules() {
   return db_.in_transaction<int>([&](Connection& c) -> Result<int> {
     std::int64_t now = clock_.now_ms();
-    std::string sql = "SELECT name, kind, payload, interval_s, next_run_at FROM job_schedules WHERE next_run_at <= ?";
+    std::string sql =
+        "SELECT name, kind, payload, interval_s, next_run_at FROM job_schedules WHERE next_run_at "
+        "<= ?";
     if (c.dialect() == Dialect::mariadb) sql += " FOR UPDATE SKIP LOCKED";
     RH_ASSIGN(auto rows, c.query(sql, {now}));
     int n = 0;
@@ -315,14 +333,19 @@ JobWorker::JobWorker(JobQueue& queue, storage::Database& db, metrics::Registry& 
     std::vector<metrics::Sample> out;
     if (!counts) return out;
     for (const auto& [state, n] : *counts) {
-      out.push_back({"ringhouse_jobs", "Jobs in the queue by state", "gauge", {{"state", state}},
+      out.push_back({"ringhouse_jobs",
+                     "Jobs in the queue by state",
+                     "gauge",
+                     {{"state", state}},
                      static_cast<double>(n)});
     }
     return out;
   });
 }
 
-JobWorker::~JobWorker() { stop(); }
+JobWorker::~JobWorker() {
+  stop();
+}
 
 void JobWorker::register_handler(const std::string& kind, JobHandler h) {
   handlers_[kind] = std::move(h);
@@ -371,26 +394,30 @@ Result<bool> JobWorker::run_one(const std::string& owner) {
     st = Error(Errc::internal, std::string("handler threw: ") + e.what());
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_.histogram("ringhouse_job_duration_seconds", "Time spent running jobs", {{"kind", job.kind}},
-                     metrics::latency_buckets())
+  metrics_
+      .histogram("ringhouse_job_duration_seconds", "Time spent running jobs", {{"kind", job.kind}},
+                 metrics::latency_buckets())
       .observe(secs);
   std::string outcome;
   if (st) {
     Status done = queue_.complete(job, ctx.effect());
     outcome = done ? "done" : "lost";
-    if (!done) logger->warn("job {} ({}) completed but not recorded: {}", job.id, job.kind, done.error().message);
+    if (!done)
+      logger->warn("job {} ({}) completed but not recorded: {}", job.id, job.kind,
+                   done.error().message);
   } else {
     bool permanent = st.error().code == Errc::invalid_argument;
     bool dead = permanent || job.attempts >= job.max_attempts;
     Status f = queue_.fail(job, st.error().message, permanent);
     outcome = dead ? "dead" : "retry";
-    logger->log(dead ? spdlog::level::err : spdlog::level::warn, "job {} ({}) attempt {}/{} failed: {}{}",
-                job.id, job.kind, job.attempts, job.max_attempts, st.error().message,
-                dead ? " — dead-lettered" : "");
+    logger->log(dead ? spdlog::level::err : spdlog::level::warn,
+                "job {} ({}) attempt {}/{} failed: {}{}", job.id, job.kind, job.attempts,
+                job.max_attempts, st.error().message, dead ? " — dead-lettered" : "");
     if (!f) logger->warn("job {} failure not recorded: {}", job.id, f.error().message);
   }
-  metrics_.counter("ringhouse_jobs_processed_total", "Jobs run, by kind and outcome",
-                   {{"kind", job.kind}, {"outcome", outcome}})
+  metrics_
+      .counter("ringhouse_jobs_processed_total", "Jobs run, by kind and outcome",
+               {{"kind", job.kind}, {"outcome", outcome}})
       .inc();
   return true;
 }
@@ -407,7 +434,8 @@ void JobWorker::loop(int index) {
     if (!r) logger->warn("claim failed: {}", r.error().message);
     if (r && *r) continue;
     std::unique_lock lk(mu_);
-    cv_.wait_for(lk, std::chrono::milliseconds(opts_.poll_ms), [&] { return wake_ > 0 || stopping_; });
+    cv_.wait_for(lk, std::chrono::milliseconds(opts_.poll_ms),
+                 [&] { return wake_ > 0 || stopping_; });
     if (wake_ > 0) --wake_;
   }
 }

@@ -26,10 +26,10 @@ namespace rh::jobs {
 
 struct JobSpec {
   std::string kind;
-  std::string payload = "{}";         // JSON object text
-  std::int64_t run_at_ms = 0;         // 0: now
-  int max_attempts = 0;               // 0: the queue's default
-  int priority = 0;                   // higher first
+  std::string payload = "{}";             // JSON object text
+  std::int64_t run_at_ms = 0;             // 0: now
+  int max_attempts = 0;                   // 0: the queue's default
+  int priority = 0;                       // higher first
   std::optional<std::string> unique_key;  // a second enqueue with the same key is a no-op
   std::string tenant_id;
 };

@@ -68,22 +68,28 @@ EventDispatcher::EventDispatcher(storage::Database& db, const Clock& clock,
     : db_(db),
       clock_(clock),
       opts_(o),
-      delivered_(metrics.counter("ringhouse_events_delivered_total",
-                                 "Events handed to every consumer")),
+      delivered_(
+          metrics.counter("ringhouse_events_delivered_total", "Events handed to every consumer")),
       failed_(metrics.counter("ringhouse_events_delivery_failures_total",
                               "Event deliveries that failed and will be retried")) {
   metrics.add_collector([this]() -> std::vector<metrics::Sample> {
     auto r = db_.read<std::int64_t>([](storage::Connection& c) -> Result<std::int64_t> {
-      RH_ASSIGN(auto row, c.query_one("SELECT COUNT(*) AS n FROM events WHERE dispatched_at IS NULL", {}));
+      RH_ASSIGN(auto row,
+                c.query_one("SELECT COUNT(*) AS n FROM events WHERE dispatched_at IS NULL", {}));
       return row.integer("n");
     });
     if (!r) return {};
-    return {{"ringhouse_events_pending", "Events not yet delivered to every consumer", "gauge", {},
+    return {{"ringhouse_events_pending",
+             "Events not yet delivered to every consumer",
+             "gauge",
+             {},
              static_cast<double>(*r)}};
   });
 }
 
-EventDispatcher::~EventDispatcher() { stop(); }
+EventDispatcher::~EventDispatcher() {
+  stop();
+}
 
 void EventDispatcher::add_consumer(std::shared_ptr<EventConsumer> c) {
   consumers_.push_back(std::move(c));
@@ -112,23 +118,22 @@ Result<int> EventDispatcher::run_once() {
   std::int64_t now = clock_.now_ms();
   // Claim a batch with a lease so that two nodes never deliver the same batch
   // concurrently; a node that dies lets its lease expire.
-  RH_ASSIGN(auto batch, db_.in_transaction<std::vector<Event>>(
-                            [&](storage::Connection& c) -> Result<std::vector<Event>> {
-                              std::string sql = fmt::format(
-                                  "SELECT {} FROM events WHERE dispatched_at IS NULL AND "
-                                  "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
-                                  "ORDER BY seq LIMIT ?{}",
-                                  kEventCols,
-                                  c.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "");
-                              RH_ASSIGN(auto rows, c.query(sql, {now, now, static_cast<std::int64_t>(opts_.batch)}));
-                              std::vector<Event> out;
-                              for (const auto& r : rows) {
-                                RH_TRY(c.exec("UPDATE events SET lease_until = ? WHERE seq = ?",
-                                              {now + opts_.lease_ms, r.integer("seq")}));
-                                out.push_back(event_from_row(r));
-                              }
-                              return out;
-                            }));
+  RH_ASSIGN(auto batch, db_.in_transaction<std::vector<Event>>([&](storage::Connection& c)
+                                                                   -> Result<std::vector<Event>> {
+    std::string sql = fmt::format(
+        "SELECT {} FROM events WHERE dispatched_at IS NULL AND "
+        "next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) "
+        "ORDER BY seq LIMIT ?{}",
+        kEventCols, c.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "");
+    RH_ASSIGN(auto rows, c.query(sql, {now, now, static_cast<std::int64_t>(opts_.batch)}));
+    std::vector<Event> out;
+    for (const auto& r : rows) {
+      RH_TRY(c.exec("UPDATE events SET lease_until = ? WHERE seq = ?",
+                    {now + opts_.lease_ms, r.integer("seq")}));
+      out.push_back(event_from_row(r));
+    }
+    return out;
+  }));
   // Deliver, then record every outcome of the batch in one transaction.
   struct Outcome {
     std::int64_t seq;
@@ -153,11 +158,14 @@ Result<int> EventDispatcher::run_once() {
   RH_TRY(db_.transaction([&](storage::Connection& c) -> Status {
     for (const auto& o : outcomes) {
       if (o.error.empty()) {
-        RH_TRY(c.exec("UPDATE events SET dispatched_at = ?, lease_until = NULL, attempts = attempts + 1 WHERE seq = ?",
-                      {t, o.seq}));
+        RH_TRY(
+            c.exec("UPDATE events SET dispatched_at = ?, lease_until = NULL, attempts = attempts + "
+                   "1 WHERE seq = ?",
+                   {t, o.seq}));
       } else {
-        std::int64_t backoff = std::min<std::int64_t>(
-            opts_.retry_max_ms, static_cast<std::int64_t>(opts_.retry_base_ms) << std::min(o.attempts, 20));
+        std::int64_t backoff = std::min<std::int64_t>(opts_.retry_max_ms,
+                                                      static_cast<std::int64_t>(opts_.retry_base_ms)
+                                                          << std::min(o.attempts, 20));
         RH_TRY(c.exec(
             "UPDATE events SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
             "lease_until = NULL WHERE seq = ?",

@@ -5,18 +5,24 @@ namespace rh::jobs {
 void declare_config(config::Schema& s) {
   s.boolean("jobs.enabled", true, "Run job workers on this node.");
   s.integer("jobs.workers", 2, "Worker threads running jobs.", 1, 256);
-  s.integer("jobs.poll_ms", 500, "How often idle workers look for due jobs (they are also woken "
-            "when this node enqueues one).", 10, 60000);
+  s.integer("jobs.poll_ms", 500,
+            "How often idle workers look for due jobs (they are also woken "
+            "when this node enqueues one).",
+            10, 60000);
   s.integer("jobs.lease_seconds", 60,
-            "How long a worker holds a job; a job whose worker died is run again after this.", 1, 86400);
-  s.integer("jobs.max_attempts", 8, "Attempts before a failing job is dead-lettered (a job may set its own).", 1, 100);
+            "How long a worker holds a job; a job whose worker died is run again after this.", 1,
+            86400);
+  s.integer("jobs.max_attempts", 8,
+            "Attempts before a failing job is dead-lettered (a job may set its own).", 1, 100);
   s.integer("jobs.retry_base_ms", 1000,
             "First retry delay; each further retry doubles it, with jitter.", 1, 3600000);
   s.integer("jobs.retry_max_ms", 3600000, "Longest retry delay.", 1, 86400000);
   s.integer("jobs.retention_days", 7, "Finished jobs are deleted after this many days.", 1, 3650);
   s.boolean("events.enabled", true, "Run the event dispatcher on this node.");
-  s.integer("events.poll_ms", 500, "How often the dispatcher looks for undelivered events.", 10, 60000);
-  s.integer("events.retention_days", 30, "Delivered events are deleted after this many days.", 1, 3650);
+  s.integer("events.poll_ms", 500, "How often the dispatcher looks for undelivered events.", 10,
+            60000);
+  s.integer("events.retention_days", 30, "Delivered events are deleted after this many days.", 1,
+            3650);
 }
 
 QueueOptions queue_options(const config::Config& c) {

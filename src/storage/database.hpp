@@ -132,8 +132,8 @@ class Database {
 };
 
 struct SqliteOptions {
-  std::string path;           // file path; ":memory:" is refused (readers need the file)
-  int readers = 4;            // reader connections
+  std::string path;  // file path; ":memory:" is refused (readers need the file)
+  int readers = 4;   // reader connections
   int busy_timeout_ms = 5000;
   bool synchronous_full = true;  // fsync on every commit (durability before acknowledging)
 };

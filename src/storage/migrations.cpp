@@ -27,8 +27,9 @@ constexpr std::string_view kBookkeeping =
 std::string render_sql(std::string_view sql, Dialect d) {
   std::string s(sql);
   bool my = d == Dialect::mariadb;
-  replace_all(s, "{{id_pk}}", my ? "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"
-                                 : "INTEGER PRIMARY KEY AUTOINCREMENT");
+  replace_all(
+      s, "{{id_pk}}",
+      my ? "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
   replace_all(s, "{{text}}", my ? "LONGTEXT" : "TEXT");
   replace_all(s, "{{blob}}", my ? "LONGBLOB" : "BLOB");
   replace_all(s, "{{table}}",
@@ -47,22 +48,24 @@ Migrator::Migrator(std::vector<Migration> migrations) : all_(std::move(migration
 }
 
 Result<std::vector<AppliedMigration>> Migrator::applied(Database& db) {
-  return db.read<std::vector<AppliedMigration>>(
-      [&](Connection& c) -> Result<std::vector<AppliedMigration>> {
-        std::vector<AppliedMigration> out;
-        const char* exists_sql =
-            c.dialect() == Dialect::sqlite
-                ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-                : "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-                  "AND table_name = 'schema_migrations'";
-        RH_ASSIGN(auto exists, c.query(exists_sql, {}));
-        if (exists.empty()) return out;  // never migrated: nothing applied
-        RH_ASSIGN(auto rows, c.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version", {}));
-        for (const auto& r : rows) {
-          out.push_back({r.integer("version"), r.text("name"), r.integer("applied_at")});
-        }
-        return out;
-      });
+  return db.read<std::vector<AppliedMigration>>([&](Connection& c)
+                                                    -> Result<std::vector<AppliedMigration>> {
+    std::vector<AppliedMigration> out;
+    const char* exists_sql =
+        c.dialect() == Dialect::sqlite
+            ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            : "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+              "AND table_name = 'schema_migrations'";
+    RH_ASSIGN(auto exists, c.query(exists_sql, {}));
+    if (exists.empty()) return out;  // never migrated: nothing applied
+    RH_ASSIGN(
+        auto rows,
+        c.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version", {}));
+    for (const auto& r : rows) {
+      out.push_back({r.integer("version"), r.text("name"), r.integer("applied_at")});
+    }
+    return out;
+  });
 }
 
 Result<std::vector<Migration>> Migrator::pending(Database& db) {
@@ -84,7 +87,8 @@ Result<int> Migrator::migrate(Database& db, std::int64_t now_ms) {
     // Serialise concurrent migrators (two nodes starting together).
     if (d == Dialect::mariadb) {
       RH_ASSIGN(auto lock, c.query_one("SELECT GET_LOCK('ringhouse_migrate', 60) AS got", {}));
-      if (lock.integer("got") != 1) return Error(Errc::unavailable, "could not take the migration lock");
+      if (lock.integer("got") != 1)
+        return Error(Errc::unavailable, "could not take the migration lock");
     }
     auto run = [&]() -> Status {
       RH_ASSIGN(auto rows, c.query("SELECT version FROM schema_migrations", {}));
@@ -110,25 +114,26 @@ Result<int> Migrator::migrate(Database& db, std::int64_t now_ms) {
           if (s) {
             s = c.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                        {m.version, m.name, now_ms})
-                    .ok()
+                        .ok()
                     ? Status()
                     : Status(Error(Errc::internal, "recording migration failed"));
           }
           if (!s) {
             (void)c.exec_script("ROLLBACK");
-            return Error(s.error().code, fmt::format("migration {} {}: {}", m.version, m.name,
-                                                     s.error().message));
+            return Error(s.error().code,
+                         fmt::format("migration {} {}: {}", m.version, m.name, s.error().message));
           }
           RH_TRY(c.exec_script("COMMIT"));
         } else {
           // MariaDB commits DDL implicitly; each statement is applied, then recorded.
           Status s = c.exec_script(sql);
           if (!s) {
-            return Error(s.error().code, fmt::format("migration {} {}: {}", m.version, m.name,
-                                                     s.error().message));
+            return Error(s.error().code,
+                         fmt::format("migration {} {}: {}", m.version, m.name, s.error().message));
           }
-          RH_TRY(c.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                        {m.version, m.name, now_ms}));
+          RH_TRY(
+              c.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                     {m.version, m.name, now_ms}));
         }
         ++ran;
       }

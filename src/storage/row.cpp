@@ -5,7 +5,9 @@
 
 namespace rh::storage {
 
-const char* dialect_name(Dialect d) { return d == Dialect::sqlite ? "sqlite" : "mariadb"; }
+const char* dialect_name(Dialect d) {
+  return d == Dialect::sqlite ? "sqlite" : "mariadb";
+}
 
 const Value& Row::at(std::string_view col) const {
   for (std::size_t i = 0; i < cols_->size(); ++i) {

@@ -9,29 +9,38 @@ void declare_config(config::Schema& s) {
            "Database: sqlite (embedded, one machine) or mariadb (production, several nodes).",
            config::one_of({"sqlite", "mariadb"}));
   s.string("storage.sqlite_path", "", "SQLite database file; empty means <data_dir>/ringhouse.db.");
-  s.integer("storage.sqlite_readers", 4, "SQLite read-only connections (reads run beside the one writer).", 1, 64);
-  s.string("storage.sqlite_synchronous", "full",
-           "SQLite fsync policy: full (a commit survives power loss) or normal (survives a crash of "
-           "the process, may lose the last commits on power loss).",
-           config::one_of({"full", "normal"}));
+  s.integer("storage.sqlite_readers", 4,
+            "SQLite read-only connections (reads run beside the one writer).", 1, 64);
+  s.string(
+      "storage.sqlite_synchronous", "full",
+      "SQLite fsync policy: full (a commit survives power loss) or normal (survives a crash of "
+      "the process, may lose the last commits on power loss).",
+      config::one_of({"full", "normal"}));
   s.integer("storage.busy_timeout_ms", 5000,
-            "How long a statement waits for a lock (SQLite) or a pooled connection (both).", 0, 600000);
-  config::KeyDef url{"storage.mariadb_url", config::Type::string, config::Value{std::string()},
-             "MariaDB connection, mariadb://user:password@host:port/database (or ?socket=/path); "
-             "used when storage.driver is mariadb.",
-             {}, true};
+            "How long a statement waits for a lock (SQLite) or a pooled connection (both).", 0,
+            600000);
+  config::KeyDef url{
+      "storage.mariadb_url",
+      config::Type::string,
+      config::Value{std::string()},
+      "MariaDB connection, mariadb://user:password@host:port/database (or ?socket=/path); "
+      "used when storage.driver is mariadb.",
+      {},
+      true};
   s.add(std::move(url));
   s.integer("storage.pool_size", 16, "MariaDB connections in the pool.", 1, 1024);
-  s.integer("storage.blocking_threads", 0,
-            "Threads that run database and other blocking work off the I/O threads; 0 means one "
-            "per CPU core. More threads than cores slow an embedded SQLite or a MariaDB on the same "
-            "machine down (measured in bench/RESULTS.md); with a remote MariaDB, 2 to 4 per core "
-            "hide its round trips.",
-            0, 1024);
+  s.integer(
+      "storage.blocking_threads", 0,
+      "Threads that run database and other blocking work off the I/O threads; 0 means one "
+      "per CPU core. More threads than cores slow an embedded SQLite or a MariaDB on the same "
+      "machine down (measured in bench/RESULTS.md); with a remote MariaDB, 2 to 4 per core "
+      "hide its round trips.",
+      0, 1024);
   s.boolean("storage.auto_migrate", true,
             "Apply pending schema migrations at start-up; when false, `ringhouse migrate` must be "
             "run first and serve refuses to start on a schema it does not expect.");
-  s.string("blobs.driver", "local", "Blob store for media: local (a directory).", config::one_of({"local"}));
+  s.string("blobs.driver", "local", "Blob store for media: local (a directory).",
+           config::one_of({"local"}));
   s.string("blobs.dir", "", "Directory of the local blob store; empty means <data_dir>/blobs.");
 }
 
@@ -49,7 +58,8 @@ Result<std::unique_ptr<Database>> open_database(const config::Config& c) {
   }
   SqliteOptions o;
   o.path = c.string("storage.sqlite_path");
-  if (o.path.empty()) o.path = (std::filesystem::path(c.string("node.data_dir")) / "ringhouse.db").string();
+  if (o.path.empty())
+    o.path = (std::filesystem::path(c.string("node.data_dir")) / "ringhouse.db").string();
   o.readers = static_cast<int>(c.integer("storage.sqlite_readers"));
   o.busy_timeout_ms = static_cast<int>(c.integer("storage.busy_timeout_ms"));
   o.synchronous_full = c.string("storage.sqlite_synchronous") == "full";

@@ -1,11 +1,11 @@
 // SQLite driver: WAL mode, one writer connection (SQLite allows one writer at
 // a time; serialising it in-process avoids busy loops) and a pool of read-only
 // connections that read concurrently with the writer.
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <chrono>
 #include <condition_variable>
-#include <fmt/format.h>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -18,15 +18,20 @@ namespace {
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
   int ext = db ? sqlite3_extended_errcode(db) : rc;
-  std::string msg = fmt::format("sqlite {}: {} ({})", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), ext);
+  std::string msg =
+      fmt::format("sqlite {}: {} ({})", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), ext);
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT: return Error(Errc::conflict, msg);
+    case SQLITE_CONSTRAINT:
+      return Error(Errc::conflict, msg);
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Error(Errc::unavailable, msg);
+    case SQLITE_LOCKED:
+      return Error(Errc::unavailable, msg);
     case SQLITE_FULL:
     case SQLITE_IOERR:
-    case SQLITE_CANTOPEN: return Error(Errc::unavailable, msg);
-    default: return Error(Errc::internal, msg);
+    case SQLITE_CANTOPEN:
+      return Error(Errc::unavailable, msg);
+    default:
+      return Error(Errc::internal, msg);
   }
 }
 
@@ -63,8 +68,12 @@ class SqliteConnection final : public Connection {
       vals.reserve(static_cast<std::size_t>(n));
       for (int i = 0; i < n; ++i) {
         switch (sqlite3_column_type(st, i)) {
-          case SQLITE_INTEGER: vals.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(st, i))); break;
-          case SQLITE_FLOAT: vals.emplace_back(sqlite3_column_double(st, i)); break;
+          case SQLITE_INTEGER:
+            vals.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(st, i)));
+            break;
+          case SQLITE_FLOAT:
+            vals.emplace_back(sqlite3_column_double(st, i));
+            break;
           case SQLITE_TEXT:
             vals.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
                                           static_cast<std::size_t>(sqlite3_column_bytes(st, i))));
@@ -75,7 +84,8 @@ class SqliteConnection final : public Connection {
             vals.emplace_back(Blob{std::string(static_cast<const char*>(p), len)});
             break;
           }
-          default: vals.emplace_back(std::monostate{});
+          default:
+            vals.emplace_back(std::monostate{});
         }
       }
       rows.emplace_back(cols, std::move(vals));
@@ -132,19 +142,24 @@ class SqliteConnection final : public Connection {
     }
     int expected = sqlite3_bind_parameter_count(st);
     if (expected != static_cast<int>(params.size())) {
-      return Error(Errc::invalid_argument,
-                   fmt::format("sqlite: statement takes {} parameters, {} given", expected, params.size()));
+      return Error(
+          Errc::invalid_argument,
+          fmt::format("sqlite: statement takes {} parameters, {} given", expected, params.size()));
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
       int idx = static_cast<int>(i + 1);
       int rc = std::visit(
           [&](const auto& v) -> int {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::monostate>) return sqlite3_bind_null(st, idx);
-            else if constexpr (std::is_same_v<T, std::int64_t>) return sqlite3_bind_int64(st, idx, v);
-            else if constexpr (std::is_same_v<T, double>) return sqlite3_bind_double(st, idx, v);
+            if constexpr (std::is_same_v<T, std::monostate>)
+              return sqlite3_bind_null(st, idx);
+            else if constexpr (std::is_same_v<T, std::int64_t>)
+              return sqlite3_bind_int64(st, idx, v);
+            else if constexpr (std::is_same_v<T, double>)
+              return sqlite3_bind_double(st, idx, v);
             else if constexpr (std::is_same_v<T, std::string>)
-              return sqlite3_bind_text64(st, idx, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+              return sqlite3_bind_text64(st, idx, v.data(), v.size(), SQLITE_TRANSIENT,
+                                         SQLITE_UTF8);
             else
               return sqlite3_bind_blob64(st, idx, v.bytes.data(), v.bytes.size(), SQLITE_TRANSIENT);
           },

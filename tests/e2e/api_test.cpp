@@ -14,7 +14,9 @@ class Api : public E2E {};
 RH_E2E_ON_BOTH_DRIVERS(Api);
 
 namespace {
-std::string str(const json::value& v, const char* key) { return std::string(v.at(key).as_string()); }
+std::string str(const json::value& v, const char* key) {
+  return std::string(v.at(key).as_string());
+}
 
 std::size_t count_events(std::uint16_t port, const std::string& token, const std::string& type) {
   auto r = http_get(port, "/v1/admin/events?limit=500&type=" + type, token);
@@ -120,8 +122,9 @@ TEST_P(Api, TenantValidationNamesTheField) {
                      R"({"slug":"ok","name":"Ok","branding":{"primary_color":"blue"}})", token);
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(str(r.json().at("errors").as_array().at(0), "field"), "branding.primary_color");
-  auto types = http_json(p->port(), "POST", "/v1/admin/tenants",
-                         R"({"slug":7,"name":["x"],"limits":{"max_numbers_per_user":"many"},"bogus":1})", token);
+  auto types = http_json(
+      p->port(), "POST", "/v1/admin/tenants",
+      R"({"slug":7,"name":["x"],"limits":{"max_numbers_per_user":"many"},"bogus":1})", token);
   EXPECT_EQ(types.status, 422) << types.body;
   std::set<std::string> fields;
   auto types_json = types.json();
@@ -167,7 +170,8 @@ TEST_P(Api, OpenApiDocumentsEveryRoute) {
     served.insert(method + " " + path);
     ASSERT_TRUE(paths.contains(path)) << "route missing from api/openapi.json: " << path;
     const auto& item = paths.at(path).as_object();
-    ASSERT_TRUE(item.contains(method)) << "method missing from api/openapi.json: " << method << " " << path;
+    ASSERT_TRUE(item.contains(method))
+        << "method missing from api/openapi.json: " << method << " " << path;
     // The document's security matches who may call the route.
     const auto& op = item.at(method).as_object();
     bool open = op.contains("security") && op.at("security").as_array().empty();
@@ -178,7 +182,8 @@ TEST_P(Api, OpenApiDocumentsEveryRoute) {
     for (const auto& [method, op] : item.as_object()) {
       if (method == "parameters") continue;
       EXPECT_TRUE(served.count(std::string(method) + " " + std::string(path)))
-          << "api/openapi.json documents a route the server does not have: " << method << " " << path;
+          << "api/openapi.json documents a route the server does not have: " << method << " "
+          << path;
     }
   }
 }

@@ -33,7 +33,8 @@ class E2E : public ::testing::TestWithParam<storage::Dialect> {
     return {"--set", "storage.driver=mariadb", "--set", "storage.mariadb_url=" + db_->location};
   }
 
-  std::unique_ptr<RinghouseProcess> start(std::vector<std::string> extra = {}, std::string data_dir = {}) {
+  std::unique_ptr<RinghouseProcess> start(std::vector<std::string> extra = {},
+                                          std::string data_dir = {}) {
     ProcessOptions o;
     o.data_dir = std::move(data_dir);
     o.args = db_args();
@@ -49,10 +50,10 @@ inline std::string dialect_name(const ::testing::TestParamInfo<storage::Dialect>
 }
 
 #define RH_E2E_ON_BOTH_DRIVERS(Suite)                                                     \
-  INSTANTIATE_TEST_SUITE_P(Drivers, Suite,                                                \
-                           ::testing::Values(::rh::storage::Dialect::sqlite,              \
-                                             ::rh::storage::Dialect::mariadb),            \
-                           ::rh::test::dialect_name)
+  INSTANTIATE_TEST_SUITE_P(                                                               \
+      Drivers, Suite,                                                                     \
+      ::testing::Values(::rh::storage::Dialect::sqlite, ::rh::storage::Dialect::mariadb), \
+      ::rh::test::dialect_name)
 
 // Polls fn until it returns true or the timeout passes.
 inline bool eventually(const std::function<bool()>& fn,

@@ -12,7 +12,7 @@ class Http : public ::testing::Test {
  protected:
   void SetUp() override {
     ProcessOptions o;
-    o.args = {"--set", "http.max_body_bytes=4096", "--set", "http.max_header_bytes=8192",
+    o.args = {"--set", "http.max_body_bytes=4096",   "--set", "http.max_header_bytes=8192",
               "--set", "http.request_timeout_ms=700"};
     p_ = std::make_unique<RinghouseProcess>(o);
     token_ = p_->operator_token();
@@ -36,12 +36,14 @@ TEST_F(Http, MalformedJsonIs400) {
   auto r = http_json(p_->port(), "POST", "/v1/admin/tenants", R"({"slug": "x", )", token_);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(problem_code(r), "malformed_json");
-  auto deep = http_json(p_->port(), "POST", "/v1/admin/tenants", std::string(200, '[') + std::string(200, ']'), token_);
+  auto deep = http_json(p_->port(), "POST", "/v1/admin/tenants",
+                        std::string(200, '[') + std::string(200, ']'), token_);
   EXPECT_EQ(deep.status, 400);
 }
 
 TEST_F(Http, WrongTypesAre422WithTheField) {
-  auto r = http_json(p_->port(), "POST", "/v1/admin/tenants", R"({"slug": true, "name": 12})", token_);
+  auto r =
+      http_json(p_->port(), "POST", "/v1/admin/tenants", R"({"slug": true, "name": 12})", token_);
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(problem_code(r), "validation_failed");
   EXPECT_EQ(std::string(r.json().at("errors").as_array().at(0).at("field").as_string()), "slug");
@@ -69,8 +71,9 @@ TEST_F(Http, OversizedBodyIs413) {
   std::string chunk(3000, 'b');
   char hex[16];
   std::snprintf(hex, sizeof hex, "%zx", chunk.size());
-  std::string raw = "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    "Transfer-Encoding: chunked\r\n\r\n";
+  std::string raw =
+      "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 3; ++i) raw += std::string(hex) + "\r\n" + chunk + "\r\n";
   raw += "0\r\n\r\n";
   auto res = raw_exchange(p_->port(), raw, std::chrono::seconds(5));
@@ -103,8 +106,9 @@ TEST_F(Http, GarbageIs400) {
   auto res = raw_exchange(p_->port(), "HELLO THERE\r\n\r\n", std::chrono::seconds(5));
   EXPECT_EQ(raw_status(res.received), 400) << res.received;
   EXPECT_TRUE(res.closed);
-  auto bin = raw_exchange(p_->port(), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",
-                          std::chrono::seconds(5));
+  auto bin = raw_exchange(
+      p_->port(), std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",
+      std::chrono::seconds(5));
   EXPECT_EQ(raw_status(bin.received), 400) << bin.received;
 }
 
@@ -112,16 +116,18 @@ TEST_F(Http, SlowPartialRequestIsCutOff) {
   // Half a request, then silence: answered 408 and closed at the deadline,
   // not held open.
   auto start = std::chrono::steady_clock::now();
-  auto res = raw_exchange(p_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", std::chrono::seconds(10));
+  auto res = raw_exchange(p_->port(),
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", std::chrono::seconds(10));
   auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(raw_status(res.received), 408) << res.received;
   EXPECT_TRUE(res.closed);
   EXPECT_LT(took, std::chrono::seconds(5));
   // A body that never finishes is cut off the same way.
-  auto body = raw_exchange(p_->port(),
-                           "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                           "Content-Length: 100\r\n\r\n{\"slug\":",
-                           std::chrono::seconds(10));
+  auto body = raw_exchange(
+      p_->port(),
+      "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100\r\n\r\n{\"slug\":",
+      std::chrono::seconds(10));
   EXPECT_EQ(raw_status(body.received), 408) << body.received;
   EXPECT_TRUE(body.closed);
   // An idle keep-alive connection is closed quietly.
@@ -131,7 +137,9 @@ TEST_F(Http, SlowPartialRequestIsCutOff) {
 }
 
 TEST_F(Http, KeepAliveServesSeveralRequests) {
-  std::string two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string two =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: "
+      "close\r\n\r\n";
   auto res = raw_exchange(p_->port(), two, std::chrono::seconds(5));
   EXPECT_TRUE(res.closed);
   std::size_t first = res.received.find("HTTP/1.1 200");
@@ -147,11 +155,13 @@ TEST_F(Http, ExpectContinueIsHonoured) {
   req.headers["Content-Type"] = "application/json";
   req.headers["Expect"] = "100-continue";
   req.headers["Authorization"] = "Bearer " + token_;
-  auto res = raw_exchange(p_->port(),
-                          "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          "Authorization: Bearer " + token_ + "\r\nExpect: 100-continue\r\nContent-Length: " +
-                              std::to_string(req.body.size()) + "\r\n\r\n",
-                          std::chrono::milliseconds(300));
+  auto res = raw_exchange(
+      p_->port(),
+      "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer " +
+          token_ + "\r\nExpect: 100-continue\r\nContent-Length: " +
+          std::to_string(req.body.size()) + "\r\n\r\n",
+      std::chrono::milliseconds(300));
   EXPECT_EQ(raw_status(res.received), 100) << res.received;
   auto big = raw_exchange(p_->port(),
                           "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"

@@ -43,7 +43,8 @@ RH_E2E_ON_BOTH_DRIVERS(Jobs);
 
 TEST_P(Jobs, FailsTwiceThenSucceeds) {
   auto p = start(fast());
-  std::string id = enqueue(*p, R"({"kind":"diag.probe","payload":{"fail_times":2,"note":"twice"}})");
+  std::string id =
+      enqueue(*p, R"({"kind":"diag.probe","payload":{"fail_times":2,"note":"twice"}})");
   ASSERT_TRUE(eventually([&] { return state(*p, id) == "done"; })) << job(*p, id);
   auto j = job(*p, id);
   EXPECT_EQ(j.at("attempts").as_int64(), 3);
@@ -55,7 +56,8 @@ TEST_P(Jobs, FailsTwiceThenSucceeds) {
 TEST_P(Jobs, DeadLettersAfterMaxAttemptsAndCanBeRetried) {
   auto p = start(fast());
   std::string token = p->operator_token();
-  std::string id = enqueue(*p, R"({"kind":"diag.probe","max_attempts":3,"payload":{"fail_times":5}})");
+  std::string id =
+      enqueue(*p, R"({"kind":"diag.probe","max_attempts":3,"payload":{"fail_times":5}})");
   ASSERT_TRUE(eventually([&] { return state(*p, id) == "dead"; })) << job(*p, id);
   auto j = job(*p, id);
   EXPECT_EQ(j.at("attempts").as_int64(), 3);
@@ -89,21 +91,24 @@ TEST_P(Jobs, ScheduledJobWaitsForItsTime) {
   EXPECT_GE(*finished, at);
   EXPECT_EQ(state(*p, later), "queued");
   // A queued job can be cancelled, and is then never run.
-  auto c = http_json(p->port(), "POST", "/v1/admin/jobs/" + later + "/cancel", "", p->operator_token());
+  auto c =
+      http_json(p->port(), "POST", "/v1/admin/jobs/" + later + "/cancel", "", p->operator_token());
   EXPECT_EQ(c.status, 200);
   EXPECT_EQ(state(*p, later), "cancelled");
   // The recurring maintenance schedule is there.
   auto q = http_get(p->port(), "/v1/admin/queue", p->operator_token()).json();
-  EXPECT_EQ(std::string(q.at("schedules").as_array().at(0).at("name").as_string()), "maintenance.prune");
+  EXPECT_EQ(std::string(q.at("schedules").as_array().at(0).at("name").as_string()),
+            "maintenance.prune");
 }
 
 TEST_P(Jobs, BadJobRequestsAreRefused) {
   auto p = start(fast());
   std::string token = p->operator_token();
-  for (const char* body : {R"({"kind":"payments.steal"})", R"({"kind":"diag.probe","payload":{"fail_times":-1}})",
-                           R"({"kind":"diag.probe","payload":{"surprise":1}})",
-                           R"({"kind":"diag.probe","run_at":"tomorrow"})", R"({"kind":"diag.probe","max_attempts":0})",
-                           R"({"payload":{}})"}) {
+  for (const char* body :
+       {R"({"kind":"payments.steal"})", R"({"kind":"diag.probe","payload":{"fail_times":-1}})",
+        R"({"kind":"diag.probe","payload":{"surprise":1}})",
+        R"({"kind":"diag.probe","run_at":"tomorrow"})", R"({"kind":"diag.probe","max_attempts":0})",
+        R"({"payload":{}})"}) {
     auto r = http_json(p->port(), "POST", "/v1/admin/jobs", body, token);
     EXPECT_EQ(r.status, 422) << body << " -> " << r.body;
   }
@@ -117,7 +122,8 @@ TEST_P(Jobs, KillNineWithJobsLeasedLosesNothing) {
   std::string dir = p->data_dir();
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i) {
-    ids.push_back(enqueue(*p, R"({"kind":"diag.probe","payload":{"sleep_ms":600,"note":"crash"}})"));
+    ids.push_back(
+        enqueue(*p, R"({"kind":"diag.probe","payload":{"sleep_ms":600,"note":"crash"}})"));
   }
   // Wait until jobs are leased and running, then kill the process hard.
   ASSERT_TRUE(eventually([&] {

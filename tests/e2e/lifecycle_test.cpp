@@ -3,14 +3,13 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
 
 #include "e2e/e2e_fixture.hpp"
 
@@ -21,7 +20,8 @@ namespace fs = std::filesystem;
 TEST(Config, PrecedenceIsCommandLineThenEnvironmentThenFile) {
   std::string dir = make_temp_dir("rh-cfg");
   std::string file = dir + "/ringhouse.toml";
-  std::ofstream(file) << "[http]\nport = 1111\nthreads = 3\nmax_connections = 77\n[log]\nlevel = \"debug\"\n";
+  std::ofstream(file)
+      << "[http]\nport = 1111\nthreads = 3\nmax_connections = 77\n[log]\nlevel = \"debug\"\n";
   auto r = run_ringhouse({"config", "--show", "--config", file, "--set", "http.port=3333"},
                          {{"RINGHOUSE_HTTP_PORT", "2222"}, {"RINGHOUSE_HTTP_THREADS", "4"}});
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -34,7 +34,8 @@ TEST(Config, PrecedenceIsCommandLineThenEnvironmentThenFile) {
 }
 
 TEST(Config, BadValueStopsStartUpNamingTheKey) {
-  auto r = run_ringhouse({"serve", "--data-dir", "/tmp/rh-never-created", "--set", "http.port=70000"});
+  auto r =
+      run_ringhouse({"serve", "--data-dir", "/tmp/rh-never-created", "--set", "http.port=70000"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("'http.port'"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("between 0 and 65535"), std::string::npos) << r.output;
@@ -60,13 +61,15 @@ TEST(Config, DefaultsFileIsCompleteAndDocumented) {
   std::ofstream(dir + "/defaults.toml") << defaults.output;
   auto shown = run_ringhouse({"config", "--show", "--config", dir + "/defaults.toml"});
   EXPECT_EQ(shown.exit_code, 0) << shown.output;
-  EXPECT_EQ(shown.output.find("# default"), std::string::npos) << "a key is missing from --defaults";
+  EXPECT_EQ(shown.output.find("# default"), std::string::npos)
+      << "a key is missing from --defaults";
   // docs/config.md is the binary's own reference, kept in step.
   auto md = run_ringhouse({"config", "--markdown"});
   std::ifstream doc(std::string(RH_SOURCE_DIR) + "/docs/config.md");
   std::stringstream ss;
   ss << doc.rdbuf();
-  EXPECT_EQ(ss.str(), md.output) << "docs/config.md is stale: run `ringhouse config --markdown > docs/config.md`";
+  EXPECT_EQ(ss.str(), md.output)
+      << "docs/config.md is stale: run `ringhouse config --markdown > docs/config.md`";
   fs::remove_all(dir);
 }
 
@@ -81,12 +84,15 @@ TEST_P(Lifecycle, SigtermDrainsAnInFlightRequest) {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::socket sock(ioc);
   sock.connect({boost::asio::ip::make_address("127.0.0.1"), p->port()});
-  std::string head = "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     "Authorization: Bearer " + token + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  std::string head =
+      "POST /v1/admin/tenants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer " +
+      token + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   boost::asio::write(sock, boost::asio::buffer(head + body.substr(0, 5)));
   // In flight: ours, and the /metrics request that reports it.
   ASSERT_TRUE(eventually([&] {
-    return http_get(p->port(), "/metrics").body.find("ringhouse_http_requests_in_flight 2\n") != std::string::npos;
+    return http_get(p->port(), "/metrics").body.find("ringhouse_http_requests_in_flight 2\n") !=
+           std::string::npos;
   }));
   p->signal(SIGTERM);
   // Draining: no new connections are accepted...
@@ -109,7 +115,9 @@ TEST_P(Lifecycle, SigtermDrainsAnInFlightRequest) {
   EXPECT_NE(p->log().find("drained"), std::string::npos);
   // The tenant it created is durable.
   auto again = start({}, p->data_dir());
-  EXPECT_EQ(http_get(again->port(), "/v1/admin/tenants?limit=10", token).body.find("drained") != std::string::npos, true);
+  EXPECT_EQ(http_get(again->port(), "/v1/admin/tenants?limit=10", token).body.find("drained") !=
+                std::string::npos,
+            true);
 }
 
 TEST_P(Lifecycle, MigrateAndAdminCommands) {
@@ -128,7 +136,8 @@ TEST_P(Lifecycle, MigrateAndAdminCommands) {
   auto after = with({"migrate", "--status"});
   EXPECT_EQ(after.output.find("pending"), std::string::npos) << after.output;
   EXPECT_NE(after.output.find("applied  2026112510  tenants"), std::string::npos) << after.output;
-  auto t = with({"admin", "create-tenant", "--slug", "cli", "--name", "From CLI", "--hostname", "cli.test"});
+  auto t = with(
+      {"admin", "create-tenant", "--slug", "cli", "--name", "From CLI", "--hostname", "cli.test"});
   ASSERT_EQ(t.exit_code, 0) << t.output;
   EXPECT_NE(t.output.find("\"slug\":\"cli\""), std::string::npos) << t.output;
   auto dup = with({"admin", "create-tenant", "--slug", "cli", "--name", "Again"});
@@ -148,15 +157,17 @@ TEST(Up, SupervisesTheServerAndStopsCleanly) {
   o.command = "up";
   auto up = std::make_unique<RinghouseProcess>(o);
   ASSERT_GT(up->port(), 0);
-  ASSERT_TRUE(eventually([&] { return up->log().find("Ringhouse is up.") != std::string::npos; })) << up->log();
+  ASSERT_TRUE(eventually([&] { return up->log().find("Ringhouse is up.") != std::string::npos; }))
+      << up->log();
   EXPECT_NE(up->log().find("/v1/openapi.json"), std::string::npos);
   EXPECT_NE(up->log().find("operator-token"), std::string::npos);
   EXPECT_EQ(http_get(up->port(), "/readyz").status, 200);
   // The data directory has the database, blobs and secrets.
   EXPECT_TRUE(fs::exists(up->data_dir() + "/ringhouse.db"));
   EXPECT_TRUE(fs::is_directory(up->data_dir() + "/blobs"));
-  EXPECT_EQ(fs::status(up->data_dir() + "/secrets/operator-token").permissions() & fs::perms::others_all,
-            fs::perms::none);
+  EXPECT_EQ(
+      fs::status(up->data_dir() + "/secrets/operator-token").permissions() & fs::perms::others_all,
+      fs::perms::none);
 
   // Kill the server it supervises: it comes back.
   auto read_pid = [&] {
@@ -170,7 +181,12 @@ TEST(Up, SupervisesTheServerAndStopsCleanly) {
   long child = read_pid();
   ASSERT_GT(child, 0);
   ::kill(static_cast<pid_t>(child), SIGKILL);
-  ASSERT_TRUE(eventually([&] { long now = read_pid(); return now > 0 && now != child; }, std::chrono::seconds(20)))
+  ASSERT_TRUE(eventually(
+      [&] {
+        long now = read_pid();
+        return now > 0 && now != child;
+      },
+      std::chrono::seconds(20)))
       << up->log();
   ASSERT_TRUE(eventually([&] {
     std::ifstream in(up->data_dir() + "/run/http.json");
@@ -204,7 +220,8 @@ TEST(Up, GivesUpWhenTheServerCannotStart) {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::acceptor taken(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
   std::string dir = make_temp_dir("rh-up");
-  auto r = run_ringhouse({"up", "--data-dir", dir, "--http-port", std::to_string(taken.local_endpoint().port())});
+  auto r = run_ringhouse(
+      {"up", "--data-dir", dir, "--http-port", std::to_string(taken.local_endpoint().port())});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("cannot listen"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("giving up"), std::string::npos) << r.output;

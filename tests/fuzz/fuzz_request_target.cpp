@@ -14,8 +14,9 @@ rh::http::Router& router() {
   static rh::http::Router r(metrics);
   static bool init = [] {
     using rh::http::Verb;
-    for (const char* p : {"/v1/branding", "/v1/admin/tenants", "/v1/admin/tenants/{id}",
-                          "/v1/admin/jobs/{id}/retry", "/v1/numbers/available", "/v1/numbers/{id}"}) {
+    for (const char* p :
+         {"/v1/branding", "/v1/admin/tenants", "/v1/admin/tenants/{id}",
+          "/v1/admin/jobs/{id}/retry", "/v1/numbers/available", "/v1/numbers/{id}"}) {
       r.add(Verb::get, p, rh::http::Handler{});  // matched, never called
     }
     return true;
@@ -31,9 +32,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view path = std::string_view(target).substr(0, q);
   auto m = router().match(rh::http::Verb::get, path);
   rh::http::Request req;
-  rh::http::RequestContext ctx{req, "req", "127.0.0.1", path,
-                               q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1),
-                               m.params, m.route};
+  rh::http::RequestContext ctx{
+      req,
+      "req",
+      "127.0.0.1",
+      path,
+      q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1),
+      m.params,
+      m.route};
   for (const char* name : {"limit", "after", "state", ""}) (void)ctx.query_param(name);
   for (const auto& [k, v] : m.params) {
     if (k.empty()) __builtin_trap();

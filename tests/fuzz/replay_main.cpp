@@ -41,7 +41,10 @@ int main(int argc, char** argv) {
         case 0:
           if (!s.empty()) s[rng() % s.size()] = static_cast<char>(rng());
           break;
-        case 1: s.insert(s.begin() + static_cast<long>(s.empty() ? 0 : rng() % s.size()), static_cast<char>(rng())); break;
+        case 1:
+          s.insert(s.begin() + static_cast<long>(s.empty() ? 0 : rng() % s.size()),
+                   static_cast<char>(rng()));
+          break;
         case 2:
           if (!s.empty()) s.resize(rng() % s.size());
           break;
@@ -51,7 +54,8 @@ int main(int argc, char** argv) {
           break;
         }
         case 4:
-          if (!s.empty()) s.insert(rng() % s.size(), std::string(1 + rng() % 64, s[rng() % s.size()]));
+          if (!s.empty())
+            s.insert(rng() % s.size(), std::string(1 + rng() % 64, s[rng() % s.size()]));
           break;
       }
     }

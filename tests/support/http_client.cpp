@@ -25,7 +25,9 @@ std::string HttpResponse::header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
+boost::json::value HttpResponse::json() const {
+  return boost::json::parse(body);
+}
 
 HttpResponse http(std::uint16_t port, const HttpRequest& r, std::chrono::milliseconds timeout) {
   asio::io_context ioc;
@@ -36,7 +38,8 @@ HttpResponse http(std::uint16_t port, const HttpRequest& r, std::chrono::millise
   req.set(bhttp::field::host, "localhost");
   for (const auto& [k, v] : r.headers) req.set(k, v);
   req.body() = r.body;
-  if (!r.body.empty() || r.method == "POST" || r.method == "PATCH" || r.method == "PUT") req.prepare_payload();
+  if (!r.body.empty() || r.method == "POST" || r.method == "PATCH" || r.method == "PUT")
+    req.prepare_payload();
   bhttp::write(stream, req);
   beast::flat_buffer buf;
   bhttp::response_parser<bhttp::string_body> parser;
@@ -75,7 +78,8 @@ HttpResponse http_json(std::uint16_t port, const std::string& method, const std:
   return http(port, r);
 }
 
-RawResult raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+RawResult raw_exchange(std::uint16_t port, const std::string& bytes,
+                       std::chrono::milliseconds timeout) {
   asio::io_context ioc;
   tcp::socket sock(ioc);
   sock.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
@@ -85,7 +89,8 @@ RawResult raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[65536];
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       out.timed_out = true;
       break;

@@ -39,7 +39,8 @@ struct RawResult {
   bool closed = false;
   bool timed_out = false;
 };
-RawResult raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout);
+RawResult raw_exchange(std::uint16_t port, const std::string& bytes,
+                       std::chrono::milliseconds timeout);
 
 // Parses the status code of the first response in raw bytes (0 if none).
 int raw_status(const std::string& received);

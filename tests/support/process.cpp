@@ -90,7 +90,9 @@ RinghouseProcess::~RinghouseProcess() {
   }
 }
 
-std::string RinghouseProcess::log() const { return read_file(log_path()); }
+std::string RinghouseProcess::log() const {
+  return read_file(log_path());
+}
 
 std::string RinghouseProcess::operator_token() const {
   std::string t = read_file(data_dir_ + "/secrets/operator-token");

@@ -16,10 +16,10 @@ namespace rh::test {
 
 struct ProcessOptions {
   std::string command = "serve";
-  std::string data_dir;                     // empty: a new temporary directory
-  std::vector<std::string> args;            // extra arguments (--set k=v ...)
-  std::map<std::string, std::string> env;   // extra environment
-  bool wait_ready = true;                   // wait for run/http.json
+  std::string data_dir;                    // empty: a new temporary directory
+  std::vector<std::string> args;           // extra arguments (--set k=v ...)
+  std::map<std::string, std::string> env;  // extra environment
+  bool wait_ready = true;                  // wait for run/http.json
 };
 
 class RinghouseProcess {

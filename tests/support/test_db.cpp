@@ -29,7 +29,9 @@ std::string make_temp_dir(const std::string& prefix) {
   return tmpl;
 }
 
-const char* dialect_param_name(storage::Dialect d) { return d == storage::Dialect::sqlite ? "SQLite" : "MariaDB"; }
+const char* dialect_param_name(storage::Dialect d) {
+  return d == storage::Dialect::sqlite ? "SQLite" : "MariaDB";
+}
 
 TestDb::~TestDb() {
   db.reset();
@@ -40,9 +42,10 @@ TestDb::~TestDb() {
       if (o) {
         auto admin = storage::open_mariadb(*o);
         if (admin) {
-          (void)(*admin)->with_connection(storage::Access::write, [&](storage::Connection& c) -> Status {
-            return c.exec_script("DROP DATABASE IF EXISTS `" + mariadb_name + "`");
-          });
+          (void)(*admin)->with_connection(
+              storage::Access::write, [&](storage::Connection& c) -> Status {
+                return c.exec_script("DROP DATABASE IF EXISTS `" + mariadb_name + "`");
+              });
         }
       }
     }
@@ -81,9 +84,11 @@ std::unique_ptr<TestDb> open_test_db(storage::Dialect d, std::string& skip_reaso
     if (!o) throw std::runtime_error("bad test MariaDB URL: " + o.error().message);
     auto admin = storage::open_mariadb(*o);
     if (!admin) throw std::runtime_error("connect to test MariaDB: " + admin.error().message);
-    Status st = (*admin)->with_connection(storage::Access::write, [&](storage::Connection& c) -> Status {
-      return c.exec_script("CREATE DATABASE `" + t->mariadb_name + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
-    });
+    Status st =
+        (*admin)->with_connection(storage::Access::write, [&](storage::Connection& c) -> Status {
+          return c.exec_script("CREATE DATABASE `" + t->mariadb_name +
+                               "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+        });
     if (!st) throw std::runtime_error("create test database: " + st.error().message);
   }
   t->location = *url + t->mariadb_name;

@@ -34,7 +34,7 @@ const char* dialect_param_name(storage::Dialect d);
 
 }  // namespace rh::test
 
-#define RH_OPEN_TEST_DB(var, dialect)                                   \
-  std::string var##_skip;                                               \
-  auto var = ::rh::test::open_test_db((dialect), var##_skip);           \
+#define RH_OPEN_TEST_DB(var, dialect)                         \
+  std::string var##_skip;                                     \
+  auto var = ::rh::test::open_test_db((dialect), var##_skip); \
   if (!var) GTEST_SKIP() << var##_skip;

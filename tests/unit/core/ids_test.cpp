@@ -1,7 +1,8 @@
+#include "core/ids.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/crypto.hpp"
-#include "core/ids.hpp"
 
 namespace rh {
 

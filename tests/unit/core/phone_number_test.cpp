@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "core/phone_number.hpp"
+
+#include <gtest/gtest.h>
 
 namespace rh {
 
