@@ -396,10 +396,16 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
       res = problem(404, "not_found", "Not found", "no such route: " + std::string(path));
     } else {
       RequestContext ctx{req, rid, remote, path, query, m.params, m.route};
+      std::string failure;
       try {
         res = co_await m.route->handler(ctx);
       } catch (const std::exception& e) {
-        logger_->error("request {} {} {} failed: {}", rid, sv(req.method_string()), path, e.what());
+        failure = e.what();
+      } catch (...) {
+        failure = "unknown exception";
+      }
+      if (!failure.empty()) {
+        logger_->error("request {} {} {} failed: {}", rid, sv(req.method_string()), path, failure);
         res = problem(500, "internal_error", "Internal server error",
                       "an unexpected error occurred; quote request id " + rid + " to support");
       }

@@ -2,6 +2,7 @@
 // events (and no event when the change rolls back), operator auth, the
 // OpenAPI document covering every route, health and metrics.
 #include <boost/json.hpp>
+#include <functional>
 #include <set>
 
 #include "e2e/e2e_fixture.hpp"
@@ -177,6 +178,32 @@ TEST_P(Api, OpenApiDocumentsEveryRoute) {
     bool open = op.contains("security") && op.at("security").as_array().empty();
     EXPECT_EQ(open, str(r, "access") == "anonymous") << method << " " << path;
   }
+  // Every $ref points at something in the document.
+  std::function<void(const json::value&)> check_refs = [&](const json::value& v) {
+    if (v.is_object()) {
+      for (const auto& [k, child] : v.as_object()) {
+        if (k == "$ref" && child.is_string()) {
+          std::string ref(child.as_string());
+          ASSERT_EQ(ref.rfind("#/", 0), 0u) << ref;
+          const json::value* at = &spec;
+          std::size_t pos = 2;
+          while (pos <= ref.size()) {
+            auto next = ref.find('/', pos);
+            if (next == std::string::npos) next = ref.size();
+            std::string key = ref.substr(pos, next - pos);
+            ASSERT_TRUE(at->is_object() && at->as_object().contains(key)) << "dangling $ref " << ref;
+            at = &at->as_object().at(key);
+            pos = next + 1;
+          }
+        } else {
+          check_refs(child);
+        }
+      }
+    } else if (v.is_array()) {
+      for (const auto& child : v.as_array()) check_refs(child);
+    }
+  };
+  check_refs(spec);
   // And the document promises nothing the server does not answer.
   for (const auto& [path, item] : paths) {
     for (const auto& [method, op] : item.as_object()) {
