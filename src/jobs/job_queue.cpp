@@ -162,6 +162,21 @@ Status JobQueue::complete(const Job& job, const std::function<Status(Connection&
   });
 }
 
+Result<int> JobQueue::extend_leases(const std::map<std::string, std::string>& running) {
+  if (running.empty()) return 0;
+  return db_.in_transaction<int>([&](Connection& c) -> Result<int> {
+    std::int64_t now = clock_.now_ms();
+    int n = 0;
+    for (const auto& [id, owner] : running) {
+      RH_ASSIGN(auto r, c.exec("UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' "
+                               "AND lease_owner = ?",
+                               {now + opts_.lease_ms, id, owner}));
+      n += static_cast<int>(r.affected);
+    }
+    return n;
+  });
+}
+
 Status JobQueue::fail(const Job& job, const std::string& error, bool permanent) {
   return db_.transaction([&](Connection& c) -> Status {
     std::int64_t now = clock_.now_ms();
@@ -354,8 +369,29 @@ void JobWorker::register_handler(const std::string& kind, JobHandler h) {
 
 void JobWorker::start() {
   stopping_ = false;
+  heartbeat_stop_ = false;
   for (int i = 0; i < std::max(1, opts_.threads); ++i) {
     threads_.emplace_back([this, i] { loop(i); });
+  }
+  heartbeat_ = std::thread([this] { heartbeat(); });
+}
+
+void JobWorker::heartbeat() {
+  auto logger = log::get("jobs");
+  auto period = std::chrono::milliseconds(std::max<std::int64_t>(100, queue_.options().lease_ms / 3));
+  std::unique_lock lk(heartbeat_mu_);
+  while (!heartbeat_stop_) {
+    heartbeat_cv_.wait_for(lk, period, [&] { return heartbeat_stop_.load(); });
+    if (heartbeat_stop_) break;
+    lk.unlock();
+    std::map<std::string, std::string> running;
+    {
+      std::lock_guard rl(running_mu_);
+      running = running_;
+    }
+    auto r = queue_.extend_leases(running);
+    if (!r) logger->warn("extending job leases failed: {}", r.error().message);
+    lk.lock();
   }
 }
 
@@ -370,6 +406,13 @@ void JobWorker::stop() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  // Running jobs have finished: the heartbeat can go.
+  {
+    std::lock_guard lk(heartbeat_mu_);
+    heartbeat_stop_ = true;
+  }
+  heartbeat_cv_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
 }
 
 void JobWorker::notify() {
@@ -387,11 +430,26 @@ Result<bool> JobWorker::run_one(const std::string& owner) {
   auto logger = log::get("jobs");
   auto started = std::chrono::steady_clock::now();
   JobContext ctx(job, db_, stopping_);
+  {
+    std::lock_guard rl(running_mu_);
+    running_[job.id] = job.lease_owner;
+  }
+  // The lease is kept alive until the outcome is recorded (end of scope).
+  struct Forget {
+    JobWorker* w;
+    std::string id;
+    ~Forget() {
+      std::lock_guard rl(w->running_mu_);
+      w->running_.erase(id);
+    }
+  } forget{this, job.id};
   Status st;
   try {
     st = handlers_.at(job.kind)(ctx);
   } catch (const std::exception& e) {
     st = Error(Errc::internal, std::string("handler threw: ") + e.what());
+  } catch (...) {
+    st = Error(Errc::internal, "handler threw a non-standard exception");
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_

@@ -90,6 +90,9 @@ class JobQueue {
   // Marks the job done and runs effect in the same transaction; fails with
   // conflict (and rolls the effect back) when the lease was lost.
   Status complete(const Job& job, const std::function<Status(storage::Connection&)>& effect = {});
+  // Extends the leases of jobs still running here (id -> lease owner); a
+  // lease this node no longer holds is left alone. Returns how many moved.
+  Result<int> extend_leases(const std::map<std::string, std::string>& running);
   // Schedules a retry with back-off, or dead-letters when attempts are spent
   // or the failure is permanent.
   Status fail(const Job& job, const std::string& error, bool permanent = false);
@@ -168,6 +171,9 @@ class JobWorker {
 
  private:
   void loop(int index);
+  // Keeps the leases of running jobs alive, so that a job may run longer than
+  // one lease without another node taking it over.
+  void heartbeat();
   JobQueue& queue_;
   storage::Database& db_;
   WorkerOptions opts_;
@@ -179,6 +185,12 @@ class JobWorker {
   int wake_ = 0;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
+  std::mutex running_mu_;
+  std::map<std::string, std::string> running_;  // job id -> lease owner
+  std::mutex heartbeat_mu_;
+  std::condition_variable heartbeat_cv_;
+  std::atomic<bool> heartbeat_stop_{false};
+  std::thread heartbeat_;
 };
 
 }  // namespace rh::jobs

@@ -101,6 +101,16 @@ TEST_P(Jobs, ScheduledJobWaitsForItsTime) {
             "maintenance.prune");
 }
 
+TEST_P(Jobs, JobLongerThanItsLeaseRunsOnce) {
+  // A 1 s lease and a 2.5 s job: the worker's heartbeat keeps the lease, so
+  // the other worker never takes the job over.
+  auto p = start({"--set", "jobs.lease_seconds=1", "--set", "jobs.poll_ms=50", "--set", "jobs.workers=2"});
+  std::string id = enqueue(*p, R"({"kind":"diag.probe","payload":{"sleep_ms":2500}})");
+  ASSERT_TRUE(eventually([&] { return state(*p, id) == "done"; }));
+  EXPECT_EQ(job(*p, id).at("attempts").as_int64(), 1);
+  EXPECT_EQ(runs(*p, id), 1u);
+}
+
 TEST_P(Jobs, BadJobRequestsAreRefused) {
   auto p = start(fast());
   std::string token = p->operator_token();

@@ -387,6 +387,31 @@ TEST_P(JobQueueTest, ExpiredLeaseMovesTheJobToAnotherWorker) {
   EXPECT_EQ(get(id).state, "done");
 }
 
+TEST_P(JobQueueTest, ExtendedLeaseKeepsALongJobWithItsWorker) {
+  std::string id = enqueue("test.work", 5);
+  Job by_a = claim_one("node-a/0");
+  clock_.advance_ms(kLeaseMs - 1000);
+  // The heartbeat of another owner moves nothing; A's own moves its lease on.
+  auto other = queue().extend_leases({{id, "node-b/0"}});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*other, 0);
+  auto mine = queue().extend_leases({{id, "node-a/0"}});
+  ASSERT_TRUE(mine.ok()) << mine.error().message;
+  EXPECT_EQ(*mine, 1);
+  ASSERT_TRUE(get(id).lease_until.has_value());
+  EXPECT_EQ(*get(id).lease_until, clock_.now_ms() + kLeaseMs);
+  // Past the first lease, nobody else can take it.
+  clock_.advance_ms(kLeaseMs - 1);
+  EXPECT_TRUE(claim("node-b/0").empty());
+  ASSERT_TRUE(queue().complete(by_a).ok());
+  EXPECT_EQ(get(id).state, "done");
+  EXPECT_EQ(get(id).attempts, 1);
+  // A finished job's lease is not extended.
+  auto after = queue().extend_leases({{id, "node-a/0"}});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, 0);
+}
+
 TEST_P(JobQueueTest, FailingEffectKeepsTheJobRunning) {
   std::string id = enqueue("test.work");
   Job j = claim_one("w");
