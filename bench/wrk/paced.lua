@@ -10,6 +10,9 @@
 -- optimistic under overload — acceptable at the half load it is used for.
 -- Latency is measured from when a request is sent, not including the delay.
 -- Prints the BENCH line of report.lua.
+-- report.lua, beside this script, brings bench_line() and the done() that
+-- prints it.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "report.lua")
 local delay_ms = 10
 
 function init(args)
@@ -25,13 +28,3 @@ function delay()
   return whole
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%d duration_us=%d rps=%.1f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d " ..
-    "err_connect=%d err_read=%d err_write=%d err_timeout=%d err_status=%d\n",
-    summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max,
-    e.connect, e.read, e.write, e.timeout, e.status))
-end

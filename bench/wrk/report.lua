@@ -4,13 +4,18 @@
 --   BENCH requests=N duration_us=N rps=X p50_us=N p90_us=N p99_us=N p999_us=N max_us=N
 --         err_connect=N err_read=N err_write=N err_timeout=N err_status=N
 -- err_status is wrk's own count of responses with a status >= 400.
-function done(summary, latency, requests)
+-- The BENCH line, shared by paced.lua and statuses.lua (they load this file).
+function bench_line(summary, latency)
   local e = summary.errors
-  io.write(string.format(
+  return string.format(
     "BENCH requests=%d duration_us=%d rps=%.1f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d " ..
     "err_connect=%d err_read=%d err_write=%d err_timeout=%d err_status=%d\n",
     summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency:percentile(99.9), latency.max,
-    e.connect, e.read, e.write, e.timeout, e.status))
+    e.connect, e.read, e.write, e.timeout, e.status)
+end
+
+function done(summary, latency, requests)
+  io.write(bench_line(summary, latency))
 end

@@ -3,6 +3,9 @@
 -- for the throughput figures). Prints
 --   STATUS code=count ...   and   NON2XX n
 -- plus the BENCH line of report.lua.
+-- report.lua, beside this script, defines bench_line() (and a done() that
+-- this script replaces below).
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "report.lua")
 local threads = {}
 
 function setup(thread)
@@ -31,12 +34,5 @@ function done(summary, latency, requests)
   table.sort(parts)
   io.write("STATUS " .. table.concat(parts, " ") .. "\n")
   io.write(string.format("NON2XX %d\n", non2xx))
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%d duration_us=%d rps=%.1f p50_us=%d p90_us=%d p99_us=%d p999_us=%d max_us=%d " ..
-    "err_connect=%d err_read=%d err_write=%d err_timeout=%d err_status=%d\n",
-    summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max,
-    e.connect, e.read, e.write, e.timeout, e.status))
+  io.write(bench_line(summary, latency))
 end

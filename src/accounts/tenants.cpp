@@ -339,13 +339,27 @@ Result<Tenant> TenantStore::get_by_slug(const std::string& slug) {
 
 Result<std::vector<Tenant>> TenantStore::list(const std::string& after_id, int limit) {
   return db_.read<std::vector<Tenant>>([&](Connection& c) -> Result<std::vector<Tenant>> {
-    RH_ASSIGN(auto rows,
-              c.query(fmt::format("SELECT id FROM tenants WHERE id > ? ORDER BY id LIMIT ?"),
-                      {after_id, static_cast<std::int64_t>(std::clamp(limit, 1, 500))}));
+    RH_ASSIGN(auto rows, c.query(fmt::format("SELECT {} FROM tenants WHERE id > ? ORDER BY id LIMIT ?",
+                                             kCols),
+                                 {after_id, static_cast<std::int64_t>(std::clamp(limit, 1, 500))}));
     std::vector<Tenant> out;
+    if (rows.empty()) return out;
+    std::string in;
+    std::vector<Value> ids;
     for (const auto& r : rows) {
-      RH_ASSIGN(Tenant t, load(c, "id = ?", r.text("id")));
-      out.push_back(std::move(t));
+      out.push_back(from_row(r));
+      in += in.empty() ? "?" : ", ?";
+      ids.emplace_back(out.back().id);
+    }
+    // The page's hostnames in one query.
+    RH_ASSIGN(auto hosts, c.query(fmt::format("SELECT tenant_id, hostname FROM tenant_hostnames "
+                                              "WHERE tenant_id IN ({}) ORDER BY hostname",
+                                              in),
+                                  ids));
+    for (const auto& h : hosts) {
+      for (auto& t : out) {
+        if (t.id == h.text("tenant_id")) t.hostnames.push_back(h.text("hostname"));
+      }
     }
     return out;
   });

@@ -87,16 +87,6 @@ awaitable<Response> readyz(ApiDeps& d, RequestContext&) {
 }
 
 awaitable<Response> metrics_text(ApiDeps& d, RequestContext&) {
-  auto pool = d.db.stats();
-  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "open"}})
-      .set(pool.size);
-  d.metrics.gauge("ringhouse_db_pool_connections", "Database connections", {{"state", "in_use"}})
-      .set(pool.in_use);
-  d.metrics.gauge("ringhouse_db_pool_waiting", "Callers waiting for a database connection")
-      .set(pool.waiting);
-  d.metrics
-      .gauge("ringhouse_db_pool_waits", "Times a caller had to wait for a connection (cumulative)")
-      .set(static_cast<double>(pool.waits_total));
   // Collectors may query the database: off the I/O thread.
   std::string body = co_await offload(d.pool, [&] { return d.metrics.render(); });
   co_return http::text_response(200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");

@@ -106,35 +106,24 @@ Result<int> Migrator::migrate(Database& db, std::int64_t now_ms) {
       }
       for (const auto& m : all_) {
         if (have.count(m.version)) continue;
-        std::string sql = render_sql(m.sql, d);
-        if (d == Dialect::sqlite) {
-          // DDL is transactional on SQLite: the migration and its record commit together.
-          RH_TRY(c.exec_script("BEGIN IMMEDIATE"));
-          Status s = c.exec_script(sql);
-          if (s) {
-            s = c.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                       {m.version, m.name, now_ms})
-                        .ok()
-                    ? Status()
-                    : Status(Error(Errc::internal, "recording migration failed"));
-          }
-          if (!s) {
-            (void)c.exec_script("ROLLBACK");
-            return Error(s.error().code,
-                         fmt::format("migration {} {}: {}", m.version, m.name, s.error().message));
-          }
-          RH_TRY(c.exec_script("COMMIT"));
-        } else {
-          // MariaDB commits DDL implicitly; each statement is applied, then recorded.
-          Status s = c.exec_script(sql);
-          if (!s) {
-            return Error(s.error().code,
-                         fmt::format("migration {} {}: {}", m.version, m.name, s.error().message));
-          }
-          RH_TRY(
+        // The migration's statements, then its record. On SQLite, where DDL is
+        // transactional, both commit together; MariaDB commits DDL implicitly,
+        // so there each statement is applied and the record follows.
+        bool atomic = d == Dialect::sqlite;
+        if (atomic) RH_TRY(c.exec_script("BEGIN IMMEDIATE"));
+        Status s = c.exec_script(render_sql(m.sql, d));
+        if (s) {
+          auto recorded =
               c.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                     {m.version, m.name, now_ms}));
+                     {m.version, m.name, now_ms});
+          if (!recorded) s = recorded.take_error();
         }
+        if (!s) {
+          if (atomic) (void)c.exec_script("ROLLBACK");
+          return Error(s.error().code,
+                       fmt::format("migration {} {}: {}", m.version, m.name, s.error().message));
+        }
+        if (atomic) RH_TRY(c.exec_script("COMMIT"));
         ++ran;
       }
       return {};

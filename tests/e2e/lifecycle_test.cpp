@@ -171,12 +171,8 @@ TEST(Up, SupervisesTheServerAndStopsCleanly) {
 
   // Kill the server it supervises: it comes back.
   auto read_pid = [&] {
-    std::ifstream in(up->data_dir() + "/run/http.json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    boost::system::error_code ec;
-    auto v = boost::json::parse(ss.str(), ec);
-    return ec ? 0L : v.at("pid").to_number<long>();
+    auto run = read_run_file(up->data_dir());
+    return run ? run->pid : 0L;
   };
   long child = read_pid();
   ASSERT_GT(child, 0);
@@ -189,13 +185,10 @@ TEST(Up, SupervisesTheServerAndStopsCleanly) {
       std::chrono::seconds(20)))
       << up->log();
   ASSERT_TRUE(eventually([&] {
-    std::ifstream in(up->data_dir() + "/run/http.json");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto v = boost::json::parse(ss.str());
-    auto port = static_cast<std::uint16_t>(v.at("port").to_number<int>());
+    auto run = read_run_file(up->data_dir());
+    if (!run) return false;
     try {
-      return http_get(port, "/readyz").status == 200;
+      return http_get(run->port, "/readyz").status == 200;
     } catch (const std::exception&) {
       return false;
     }

@@ -102,16 +102,12 @@ std::string RinghouseProcess::operator_token() const {
 
 bool RinghouseProcess::wait_ready(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string run = data_dir_ + "/run/http.json";
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running()) return false;
-    std::string text = read_file(run);
-    boost::system::error_code ec;
-    auto v = boost::json::parse(text, ec);
+    auto run = read_run_file(data_dir_);
     // `up` runs the server as its child: any pid will do there.
-    if (!ec && v.is_object() && v.as_object().contains("pid") &&
-        (opts_.command == "up" || v.as_object().at("pid").to_number<long>() == pid_)) {
-      port_ = static_cast<std::uint16_t>(v.as_object().at("port").to_number<int>());
+    if (run && (opts_.command == "up" || run->pid == pid_)) {
+      port_ = run->port;
       return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -141,6 +137,15 @@ std::optional<int> RinghouseProcess::wait_exit(std::chrono::milliseconds timeout
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return status_;
+}
+
+std::optional<RunInfo> read_run_file(const std::string& data_dir) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(read_file(data_dir + "/run/http.json"), ec);
+  if (ec || !v.is_object() || !v.as_object().contains("pid") || !v.as_object().contains("port"))
+    return std::nullopt;
+  return RunInfo{v.as_object().at("pid").to_number<long>(),
+                 static_cast<std::uint16_t>(v.as_object().at("port").to_number<int>())};
 }
 
 CommandResult run_ringhouse(const std::vector<std::string>& args,

@@ -55,6 +55,13 @@ class RinghouseProcess {
   std::optional<int> status_;
 };
 
+// What a running server wrote to <data_dir>/run/http.json, if anything.
+struct RunInfo {
+  long pid = 0;
+  std::uint16_t port = 0;
+};
+std::optional<RunInfo> read_run_file(const std::string& data_dir);
+
 // Runs the binary to completion (config, admin, migrate commands).
 struct CommandResult {
   int exit_code = -1;
