@@ -339,9 +339,9 @@ Result<Tenant> TenantStore::get_by_slug(const std::string& slug) {
 
 Result<std::vector<Tenant>> TenantStore::list(const std::string& after_id, int limit) {
   return db_.read<std::vector<Tenant>>([&](Connection& c) -> Result<std::vector<Tenant>> {
-    RH_ASSIGN(auto rows, c.query(fmt::format("SELECT {} FROM tenants WHERE id > ? ORDER BY id LIMIT ?",
-                                             kCols),
-                                 {after_id, static_cast<std::int64_t>(std::clamp(limit, 1, 500))}));
+    RH_ASSIGN(auto rows,
+              c.query(fmt::format("SELECT {} FROM tenants WHERE id > ? ORDER BY id LIMIT ?", kCols),
+                      {after_id, static_cast<std::int64_t>(std::clamp(limit, 1, 500))}));
     std::vector<Tenant> out;
     if (rows.empty()) return out;
     std::string in;

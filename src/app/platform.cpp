@@ -177,14 +177,26 @@ int serve(const config::Config& cfg) {
 
   metrics.add_collector([&db]() -> std::vector<metrics::Sample> {
     auto pool = db->stats();
-    return {{"ringhouse_db_pool_connections", "Database connections", "gauge", {{"state", "open"}},
+    return {{"ringhouse_db_pool_connections",
+             "Database connections",
+             "gauge",
+             {{"state", "open"}},
              static_cast<double>(pool.size)},
-            {"ringhouse_db_pool_connections", "Database connections", "gauge", {{"state", "in_use"}},
+            {"ringhouse_db_pool_connections",
+             "Database connections",
+             "gauge",
+             {{"state", "in_use"}},
              static_cast<double>(pool.in_use)},
-            {"ringhouse_db_pool_waiting", "Callers waiting for a database connection", "gauge", {},
+            {"ringhouse_db_pool_waiting",
+             "Callers waiting for a database connection",
+             "gauge",
+             {},
              static_cast<double>(pool.waiting)},
-            {"ringhouse_db_pool_waits_total", "Times a caller had to wait for a connection",
-             "counter", {}, static_cast<double>(pool.waits_total)}};
+            {"ringhouse_db_pool_waits_total",
+             "Times a caller had to wait for a connection",
+             "counter",
+             {},
+             static_cast<double>(pool.waits_total)}};
   });
 
   accounts::TenantStore tenants(*db, clock);
