@@ -1,5 +1,8 @@
 #include "accounts/tenants.hpp"
 
+#include "accounts/auth.hpp"
+#include "accounts/mail.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -375,7 +378,11 @@ Result<Tenant> TenantStore::resolve_host(std::string_view host) {
                                   "(SELECT tenant_id FROM tenant_hostnames WHERE hostname = ?)",
                                   kCols),
                       {h}));
-      if (row) return from_row(*row);
+      if (row) {
+        Tenant t = from_row(*row);
+        t.hostnames = {h};  // the Host it was found by
+        return t;
+      }
     }
     RH_ASSIGN(auto def,
               c.query_opt(fmt::format("SELECT {} FROM tenants WHERE is_default = 1", kCols), {}));
@@ -398,7 +405,7 @@ Result<Tenant> TenantStore::ensure_default(const TenantInput& defaults) {
 }
 
 std::vector<storage::Migration> migrations() {
-  return {{2026112510, "tenants", R"SQL(
+  std::vector<storage::Migration> out{{2026112510, "tenants", R"SQL(
 CREATE TABLE tenants (
   id VARCHAR(40) NOT NULL PRIMARY KEY,
   slug VARCHAR(63) NOT NULL,
@@ -429,6 +436,9 @@ CREATE TABLE tenant_hostnames (
 ){{table}};
 CREATE INDEX tenant_hostnames_tenant ON tenant_hostnames (tenant_id)
 )SQL"}};
+  for (auto& m : auth_migrations()) out.push_back(std::move(m));
+  for (auto& m : mail_migrations()) out.push_back(std::move(m));
+  return out;
 }
 
 }  // namespace rh::accounts

@@ -76,7 +76,8 @@ class TenantStore {
   Result<Tenant> get_by_slug(const std::string& slug);
   Result<std::vector<Tenant>> list(const std::string& after_id, int limit);
   // The tenant serving a Host, else the default tenant. One query on the hot
-  // path: the returned tenant's hostnames are not loaded.
+  // path: the returned tenant's hostnames hold only the Host it was found by,
+  // and are empty when it is the default tenant's fallback.
   Result<Tenant> resolve_host(std::string_view host);
   // Creates the default tenant on first start; returns it either way.
   Result<Tenant> ensure_default(const TenantInput& defaults);
@@ -86,6 +87,7 @@ class TenantStore {
   const Clock& clock_;
 };
 
+// The accounts module's migrations: tenants, users and auth, emails.
 std::vector<storage::Migration> migrations();
 
 }  // namespace rh::accounts

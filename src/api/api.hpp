@@ -3,7 +3,9 @@
 // one place, in the wrapper that register_routes installs.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <vector>
 #include <string>
 
 #include "core/async.hpp"
@@ -17,7 +19,9 @@ class BlobStore;
 }  // namespace rh::storage
 namespace rh::accounts {
 class TenantStore;
-}
+class UserStore;
+class AuthService;
+}  // namespace rh::accounts
 namespace rh::jobs {
 class JobQueue;
 class JobWorker;
@@ -28,7 +32,11 @@ namespace rh::api {
 struct ApiDeps {
   storage::Database& db;
   BlockingPool& pool;
+  BlockingPool& hash_pool;  // password hashing (Argon2id): never on `pool`
+  std::size_t hash_threads;
   accounts::TenantStore& tenants;
+  accounts::UserStore& users;
+  accounts::AuthService& auth;
   jobs::JobQueue& queue;
   std::function<void()> jobs_enqueued;  // wakes the local workers
   metrics::Registry& metrics;
@@ -36,7 +44,10 @@ struct ApiDeps {
   std::string operator_token_hash;  // sha256 of the operator token
   std::function<bool()> draining;
   std::string version;
-  const http::Router* router = nullptr;  // for the route listing
+  std::string public_url;                     // base of links when nothing better is known
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
+  const http::Router* router = nullptr;      // for the route listing
+  std::atomic<int> hashes_waiting{0};        // backlog of the hashing pool
 };
 
 // The OpenAPI document compiled into the binary (api/openapi.json).

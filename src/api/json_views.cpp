@@ -107,4 +107,74 @@ json::object probe_run_json(const jobs::ProbeRun& r) {
           {"created_at", format_rfc3339(r.created_at)}};
 }
 
+namespace {
+json::value ms_or_null(std::int64_t ms) {
+  return ms == 0 ? json::value(nullptr) : json::value(format_rfc3339(ms));
+}
+}  // namespace
+
+json::object user_json(const accounts::User& u) {
+  return {{"id", u.id},
+          {"tenant_id", u.tenant_id},
+          {"email", u.email},
+          {"email_verified", u.email_verified},
+          {"display_name", u.display_name},
+          {"role", role_name(u.role)},
+          {"status", u.status},
+          {"totp_enabled", u.totp_enabled},
+          {"locale", u.locale},
+          {"time_zone", u.time_zone},
+          {"created_at", format_rfc3339(u.created_at)},
+          {"updated_at", format_rfc3339(u.updated_at)},
+          {"last_login_at", ms_or_null(u.last_login_at)}};
+}
+
+json::object session_json(const accounts::Session& s, const std::string& current_id) {
+  return {{"id", s.id},
+          {"current", s.id == current_id},
+          {"user_agent", s.user_agent},
+          {"ip", s.ip},
+          {"two_step_verified", s.mfa},
+          {"created_at", format_rfc3339(s.created_at)},
+          {"last_used_at", format_rfc3339(s.last_used_at)},
+          {"expires_at", format_rfc3339(s.expires_at)}};
+}
+
+json::object api_key_json(const accounts::ApiKey& k) {
+  json::array scopes;
+  for (const auto& s : k.scopes) scopes.emplace_back(s);
+  json::object o{{"id", k.id},
+                 {"name", k.name},
+                 {"scopes", std::move(scopes)},
+                 {"prefix", k.prefix},
+                 {"created_at", format_rfc3339(k.created_at)},
+                 {"last_used_at", ms_or_null(k.last_used_at)},
+                 {"expires_at", ms_or_null(k.expires_at)}};
+  if (!k.secret.empty()) o["key"] = k.secret;
+  return o;
+}
+
+json::object tokens_json(const accounts::Tokens& t) {
+  return {{"token_type", "Bearer"},
+          {"access_token", t.access_token},
+          {"expires_in", t.access_expires_in},
+          {"refresh_token", t.refresh_token},
+          {"refresh_expires_in", t.refresh_expires_in},
+          {"session_id", t.session_id}};
+}
+
+json::object email_json(const accounts::StoredEmail& e) {
+  return {{"id", e.id},
+          {"tenant_id", e.tenant_id},
+          {"to", e.to},
+          {"subject", e.subject},
+          {"text", e.text},
+          {"kind", e.kind},
+          {"status", e.status},
+          {"attempts", e.attempts},
+          {"last_error", e.last_error},
+          {"created_at", format_rfc3339(e.created_at)},
+          {"sent_at", ms_or_null(e.sent_at)}};
+}
+
 }  // namespace rh::api

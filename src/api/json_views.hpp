@@ -3,7 +3,10 @@
 
 #include <boost/json/object.hpp>
 
+#include "accounts/auth.hpp"
+#include "accounts/mail.hpp"
 #include "accounts/tenants.hpp"
+#include "accounts/users.hpp"
 #include "jobs/builtin_jobs.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/outbox.hpp"
@@ -15,5 +18,10 @@ boost::json::object branding_json(const accounts::Tenant& t);
 boost::json::object job_json(const jobs::Job& j);
 boost::json::object event_json(const jobs::Event& e);
 boost::json::object probe_run_json(const jobs::ProbeRun& r);
+boost::json::object user_json(const accounts::User& u);
+boost::json::object session_json(const accounts::Session& s, const std::string& current_id);
+boost::json::object api_key_json(const accounts::ApiKey& k);
+boost::json::object tokens_json(const accounts::Tokens& t);
+boost::json::object email_json(const accounts::StoredEmail& e);
 
 }  // namespace rh::api

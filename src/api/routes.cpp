@@ -3,7 +3,9 @@
 #include <boost/json.hpp>
 
 #include "accounts/tenants.hpp"
+#include "accounts/auth.hpp"
 #include "api/api.hpp"
+#include "api/handlers.hpp"
 #include "api/json_views.hpp"
 #include "core/crypto.hpp"
 #include "http/problem.hpp"
@@ -23,52 +25,144 @@ using http::RequestContext;
 using http::Response;
 using http::Verb;
 
-namespace {
-
 // ---- access control, in one place -------------------------------------
 
-std::optional<Response> check_access(ApiDeps& d, const RequestContext& ctx) {
-  switch (ctx.route->info.access) {
-    case http::Access::anonymous:
-      return std::nullopt;
-    case http::Access::internal:  // the SIP edge's hooks: later issues
-    case http::Access::operator_token: {
-      auto auth = ctx.header("Authorization");
-      constexpr std::string_view kBearer = "Bearer ";
-      if (auth.size() <= kBearer.size() ||
-          !std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
-                      [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-        Response r = problem(401, "unauthorized", "Authentication required",
-                             "send the operator token as Authorization: Bearer <token>");
-        r.set(http::bhttp::field::www_authenticate, "Bearer realm=\"ringhouse-admin\"");
-        return r;
-      }
-      std::string presented(auth.substr(kBearer.size()));
-      if (d.operator_token_hash.empty() ||
-          !crypto::constant_time_equal(crypto::sha256(presented), d.operator_token_hash)) {
-        Response r =
-            problem(401, "unauthorized", "Authentication required", "the token is not valid");
+namespace {
+
+std::string_view bearer_of(const RequestContext& ctx) {
+  auto auth = ctx.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+    return {};
+  auto token = auth.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
+}
+
+Response challenge(std::string_view code, std::string_view detail, std::string_view error = {}) {
+  Response r = problem(401, code, "Authentication required", detail);
+  std::string h = "Bearer realm=\"ringhouse\"";
+  if (!error.empty()) h += ", error=\"" + std::string(error) + "\"";
+  r.set(http::bhttp::field::www_authenticate, h);
+  return r;
+}
+
+Response forbidden(std::string_view code, std::string_view detail) {
+  return problem(403, code, "Forbidden", detail);
+}
+
+// Decides whether the caller may use the route; fills ctx.principal.
+awaitable<std::optional<Response>> authorize(ApiDeps& d, RequestContext& ctx) {
+  const http::Policy& policy = ctx.route->info.policy;
+  if (policy.access == http::Access::anonymous) co_return std::nullopt;
+  std::string_view bearer = bearer_of(ctx);
+  if (bearer.empty())
+    co_return challenge("unauthorized", "send a token as Authorization: Bearer <token>");
+  if (bearer.size() > 4096) co_return challenge("invalid_token", "the token is not valid", "invalid_token");
+  bool is_operator = !d.operator_token_hash.empty() &&
+                     crypto::constant_time_equal(crypto::sha256(bearer), d.operator_token_hash);
+  if (policy.access == http::Access::internal) {
+    if (!is_operator) co_return challenge("invalid_token", "the token is not valid", "invalid_token");
+    co_return std::nullopt;
+  }
+  Principal p;
+  if (is_operator) {
+    p.kind = Principal::Kind::operator_token;
+    p.role = Role::platform_admin;
+    p.mfa = true;
+  } else {
+    std::string token(bearer);
+    accounts::ClientInfo client{client_ip(d, ctx), std::string(ctx.header("User-Agent"))};
+    auto r = co_await offload(d.pool, [&] { return d.auth.authenticate(token, client); });
+    if (!r) {
+      if (r.error().code == Errc::unauthorized)
+        co_return challenge(r.error().reason.empty() ? "invalid_token" : r.error().reason,
+                            r.error().message, "invalid_token");
+      co_return problem_from_error(r.error(), ctx.request_id);
+    }
+    p = std::move(*r);
+  }
+  if (policy.access == http::Access::user) {
+    if (p.kind == Principal::Kind::operator_token)
+      co_return forbidden("user_required",
+                          "this route acts for a signed-in user; the operator token has none");
+    if (p.kind == Principal::Kind::api_key) {
+      if (policy.scope.empty())
+        co_return forbidden("api_key_not_allowed",
+                            "API keys cannot call this route: sign in instead");
+      if (!p.has_scope(policy.scope)) {
+        Response r = forbidden("insufficient_scope", "the API key lacks the scope " + policy.scope);
         r.set(http::bhttp::field::www_authenticate,
-              "Bearer realm=\"ringhouse-admin\", error=\"invalid_token\"");
-        return r;
+              "Bearer realm=\"ringhouse\", error=\"insufficient_scope\", scope=\"" + policy.scope +
+                  "\"");
+        co_return r;
       }
-      return std::nullopt;
+    }
+  } else {  // staff
+    if (p.kind == Principal::Kind::api_key)
+      co_return forbidden("api_key_not_allowed", "API keys cannot call staff routes");
+    if (p.effective_role() < policy.min_role) {
+      if (p.role >= policy.min_role)
+        co_return forbidden("totp_required",
+                            "staff roles need two-step verification: turn it on (POST "
+                            "/v1/me/totp) and sign in with a code");
+      co_return forbidden("forbidden",
+                          std::string("this route needs the role ") + role_name(policy.min_role));
     }
   }
-  return problem(403, "forbidden", "Forbidden", "");
+  ctx.principal = std::move(p);
+  co_return std::nullopt;
 }
-
-using RouteFn = awaitable<Response> (*)(ApiDeps&, RequestContext&);
 
 awaitable<Response> guarded(ApiDeps& d, RouteFn fn, RequestContext& ctx) {
-  if (auto denied = check_access(d, ctx)) co_return std::move(*denied);
+  if (auto denied = co_await authorize(d, ctx)) co_return std::move(*denied);
   co_return co_await fn(d, ctx);
 }
+
+}  // namespace
 
 json::object page_json(json::array data, const std::string& next) {
   return {{"data", std::move(data)},
           {"next", next.empty() ? json::value(nullptr) : json::value(next)}};
 }
+
+UserScope self_scope(const RequestContext& ctx) {
+  // Only user routes call this, after authorize() set a user principal.
+  return UserScope{ctx.principal->tenant_id, ctx.principal->user_id};
+}
+
+TenantScope staff_scope(const RequestContext& ctx) {
+  const Principal& p = *ctx.principal;
+  if (p.effective_role() == Role::platform_admin) return TenantScope{};
+  return TenantScope{p.tenant_id};
+}
+
+std::string client_ip(const ApiDeps& d, const RequestContext& ctx) {
+  std::string ip = ctx.remote_addr;
+  auto trusted = [&](const std::string& a) {
+    return std::find(d.trusted_proxies.begin(), d.trusted_proxies.end(), a) !=
+           d.trusted_proxies.end();
+  };
+  if (!trusted(ip)) return ip;
+  // The right-most address a trusted proxy did not add.
+  std::string_view xff = ctx.header("X-Forwarded-For");
+  while (!xff.empty()) {
+    auto comma = xff.rfind(',');
+    std::string_view part = comma == std::string_view::npos ? xff : xff.substr(comma + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (part.empty() || part.size() > 45) break;
+    ip = std::string(part);
+    if (!trusted(ip)) break;
+    if (comma == std::string_view::npos) break;
+    xff = xff.substr(0, comma);
+  }
+  return ip;
+}
+
+namespace {
 
 // ---- operations ---------------------------------------------------------
 
@@ -342,12 +436,14 @@ awaitable<Response> list_events(ApiDeps& d, RequestContext& ctx) {
   co_return json_response(200, page_json(std::move(arr), next));
 }
 
-const char* access_name(http::Access a) {
-  switch (a) {
+std::string access_name(const http::Policy& p) {
+  switch (p.access) {
     case http::Access::anonymous:
       return "anonymous";
-    case http::Access::operator_token:
-      return "operator";
+    case http::Access::user:
+      return p.scope.empty() ? "user" : "user or API key with " + p.scope;
+    case http::Access::staff:
+      return std::string("staff: ") + role_name(p.min_role);
     case http::Access::internal:
       return "internal";
   }
@@ -360,7 +456,7 @@ awaitable<Response> list_routes(ApiDeps& d, RequestContext&) {
     for (const auto& r : d.router->routes()) {
       arr.push_back(json::object{{"method", std::string(http::bhttp::to_string(r->method))},
                                  {"path", r->pattern},
-                                 {"access", access_name(r->info.access)},
+                                 {"access", access_name(r->info.policy)},
                                  {"summary", r->info.summary}});
     }
   }
@@ -370,37 +466,37 @@ awaitable<Response> list_routes(ApiDeps& d, RequestContext&) {
 }  // namespace
 
 void register_routes(http::Router& router, ApiDeps& deps) {
-  auto add = [&](Verb v, const char* pattern, RouteFn fn, http::Access access,
-                 const char* summary) {
+  AddRoute add = [&](Verb v, const char* pattern, RouteFn fn, http::Policy policy,
+                     const char* summary) {
     router.add(
         v, pattern, [&deps, fn](RequestContext& ctx) { return guarded(deps, fn, ctx); },
-        http::RouteInfo{summary, access, 0});
+        http::RouteInfo{summary, std::move(policy), 0});
   };
-  using A = http::Access;
-  add(Verb::get, "/healthz", healthz, A::anonymous, "Liveness");
-  add(Verb::get, "/readyz", readyz, A::anonymous, "Readiness (database reachable, not draining)");
-  add(Verb::get, "/metrics", metrics_text, A::anonymous, "Prometheus metrics");
-  add(Verb::get, "/v1/openapi.json", openapi, A::anonymous, "This API's OpenAPI document");
-  add(Verb::get, "/v1/branding", branding, A::anonymous, "Public branding of the Host's tenant");
+  const auto operator_only = staff(Role::platform_admin);
+  add(Verb::get, "/healthz", healthz, anyone(), "Liveness");
+  add(Verb::get, "/readyz", readyz, anyone(), "Readiness (database reachable, not draining)");
+  add(Verb::get, "/metrics", metrics_text, anyone(), "Prometheus metrics");
+  add(Verb::get, "/v1/openapi.json", openapi, anyone(), "This API's OpenAPI document");
+  add(Verb::get, "/v1/branding", branding, anyone(), "Public branding of the Host's tenant");
 
-  add(Verb::get, "/v1/admin/tenants", list_tenants, A::operator_token, "List tenants");
-  add(Verb::post, "/v1/admin/tenants", create_tenant, A::operator_token, "Create a tenant");
-  add(Verb::get, "/v1/admin/tenants/{id}", get_tenant, A::operator_token, "Get a tenant");
-  add(Verb::patch, "/v1/admin/tenants/{id}", patch_tenant, A::operator_token, "Update a tenant");
+  add(Verb::get, "/v1/admin/tenants", list_tenants, operator_only, "List tenants");
+  add(Verb::post, "/v1/admin/tenants", create_tenant, operator_only, "Create a tenant");
+  add(Verb::get, "/v1/admin/tenants/{id}", get_tenant, operator_only, "Get a tenant");
+  add(Verb::patch, "/v1/admin/tenants/{id}", patch_tenant, operator_only, "Update a tenant");
 
-  add(Verb::get, "/v1/admin/jobs", list_jobs, A::operator_token, "List jobs");
-  add(Verb::post, "/v1/admin/jobs", enqueue_job, A::operator_token, "Enqueue a job");
-  add(Verb::get, "/v1/admin/jobs/{id}", get_job, A::operator_token, "Get a job");
-  add(Verb::post, "/v1/admin/jobs/{id}/retry", retry_job, A::operator_token, "Retry a dead job");
-  add(Verb::post, "/v1/admin/jobs/{id}/cancel", cancel_job, A::operator_token,
-      "Cancel a queued job");
-  add(Verb::get, "/v1/admin/jobs/{id}/probe-runs", job_runs, A::operator_token,
+  add(Verb::get, "/v1/admin/jobs", list_jobs, operator_only, "List jobs");
+  add(Verb::post, "/v1/admin/jobs", enqueue_job, operator_only, "Enqueue a job");
+  add(Verb::get, "/v1/admin/jobs/{id}", get_job, operator_only, "Get a job");
+  add(Verb::post, "/v1/admin/jobs/{id}/retry", retry_job, operator_only, "Retry a dead job");
+  add(Verb::post, "/v1/admin/jobs/{id}/cancel", cancel_job, operator_only, "Cancel a queued job");
+  add(Verb::get, "/v1/admin/jobs/{id}/probe-runs", job_runs, operator_only,
       "Runs recorded by a diag.probe job");
-  add(Verb::get, "/v1/admin/queue", queue_summary, A::operator_token,
+  add(Verb::get, "/v1/admin/queue", queue_summary, operator_only,
       "Job counts by state and schedules");
-  add(Verb::get, "/v1/admin/events", list_events, A::operator_token, "List outbox events");
-  add(Verb::get, "/v1/admin/routes", list_routes, A::operator_token,
+  add(Verb::get, "/v1/admin/events", list_events, operator_only, "List outbox events");
+  add(Verb::get, "/v1/admin/routes", list_routes, operator_only,
       "Every route this server answers, with who may call it");
+  register_account_routes(add);
   deps.router = &router;
 }
 

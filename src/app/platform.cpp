@@ -12,7 +12,10 @@
 #include <fstream>
 #include <thread>
 
+#include "accounts/auth.hpp"
+#include "accounts/mail.hpp"
 #include "accounts/settings.hpp"
+#include "accounts/users.hpp"
 #include "accounts/tenants.hpp"
 #include "api/api.hpp"
 #include "core/async.hpp"
@@ -45,6 +48,8 @@ const config::Schema& schema() {
     storage::declare_config(sc);
     jobs::declare_config(sc);
     accounts::declare_config(sc);
+    accounts::declare_auth_config(sc);
+    accounts::declare_mail_config(sc);
     sc.secret("admin.operator_token",
               "Bearer token for the operator (admin) API. Empty: a token is generated on first "
               "start and kept in <data_dir>/secrets/operator-token.");
@@ -115,10 +120,19 @@ Secrets prepare_data_dir(const config::Config& cfg) {
   s.operator_token_created = created;
   std::string configured = cfg.string("admin.operator_token");
   s.operator_token = configured.empty() ? file_token : configured;
-  // Keys the later modules sign with (access tokens, media URLs).
+  // Keys: access tokens, encryption of secrets at rest (TOTP), media URLs.
   bool unused = false;
+  s.access_token_key = secret_file(dir / "secrets" / "access-token-key", 32, unused);
+  s.data_key = secret_file(dir / "secrets" / "data-key", 32, unused);
   secret_file(dir / "secrets" / "url-signing-key", 32, unused);
   return s;
+}
+
+accounts::AuthOptions auth_options(const config::Config& cfg, const Secrets& secrets) {
+  accounts::AuthOptions o = accounts::auth_options(cfg);
+  o.token_key = secrets.access_token_key;
+  o.data_key = secrets.data_key;
+  return o;
 }
 
 storage::Migrator migrator() {
@@ -212,6 +226,10 @@ int serve(const config::Config& cfg) {
   if (auto st = jobs::schedule_builtin_jobs(queue, builtin); !st)
     throw std::runtime_error("cannot schedule built-in jobs: " + st.error().message);
 
+  accounts::UserStore users(*db, clock);
+  accounts::AuthService auth(*db, queue, clock, auth_options(cfg, secrets));
+  accounts::register_mail_jobs(worker, clock, accounts::mail_options(cfg));
+
   jobs::EventDispatcher dispatcher(*db, clock, metrics, jobs::dispatcher_options(cfg));
   dispatcher.add_consumer(std::make_shared<EventLog>());
 
@@ -221,28 +239,38 @@ int serve(const config::Config& cfg) {
   auto blocking = static_cast<std::size_t>(cfg.integer("storage.blocking_threads"));
   if (blocking == 0) blocking = std::max(1u, std::thread::hardware_concurrency());
   BlockingPool pool(blocking);
+  auto hash_threads = static_cast<std::size_t>(cfg.integer("auth.hash_threads"));
+  if (hash_threads == 0) hash_threads = std::max(1u, std::thread::hardware_concurrency());
+  BlockingPool hash_pool(hash_threads);
+  std::string url = cfg.string("http.public_url");
   http::Router router(metrics);
   http::Server* server_ptr = nullptr;
   api::ApiDeps deps{*db,
                     pool,
+                    hash_pool,
+                    hash_threads,
                     tenants,
+                    users,
+                    auth,
                     queue,
                     [&worker] { worker.notify(); },
                     metrics,
                     clock,
                     crypto::sha256(secrets.operator_token),
                     [&server_ptr] { return server_ptr && server_ptr->draining(); },
-                    version()};
+                    version(),
+                    url,
+                    cfg.list("http.trusted_proxies")};
   api::register_routes(router, deps);
   http::Server server(ioc, router, metrics, http::server_options(cfg));
   server_ptr = &server;
   server.start();
+  if (url.empty()) url = fmt::format("http://localhost:{}", server.port());
+  deps.public_url = url;
 
   if (cfg.boolean("jobs.enabled")) worker.start();
   if (cfg.boolean("events.enabled")) dispatcher.start();
 
-  std::string url = cfg.string("http.public_url");
-  if (url.empty()) url = fmt::format("http://localhost:{}", server.port());
   write_run_file(run_file, fmt::format(R"({{"pid":{},"port":{},"address":"{}","url":"{}"}})"
                                        "\n",
                                        ::getpid(), server.port(), cfg.string("http.address"), url));
@@ -278,6 +306,7 @@ int serve(const config::Config& cfg) {
   worker.stop();
   dispatcher.stop();
   pool.stop();
+  hash_pool.stop();
   fs::remove(run_file, ec);
   logger->info("stopped");
   log::flush();

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "accounts/auth.hpp"
 #include "core/config.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
@@ -18,10 +19,15 @@ struct Secrets {
   std::string operator_token;  // bearer token of the operator (admin API)
   std::string operator_token_path;
   bool operator_token_created = false;
+  std::string access_token_key;  // signs access tokens
+  std::string data_key;          // encrypts secrets at rest (TOTP)
 };
 
 // Creates the data directory and the generated secrets if missing.
 Secrets prepare_data_dir(const config::Config& cfg);
+
+// The auth settings with the keys from the secrets directory.
+accounts::AuthOptions auth_options(const config::Config& cfg, const Secrets& secrets);
 
 // Opens the database and migrates it (or checks it is migrated); throws
 // std::runtime_error with a clear message on failure.

@@ -48,6 +48,20 @@ std::string base64url_encode(std::string_view bytes) {
   return out;
 }
 
+std::optional<std::string> base64url_decode(std::string_view text) {
+  // At most 3 bytes per 4 characters; libsodium refuses '=' (for this
+  // variant), characters outside the alphabet, a dangling sixth of a byte and
+  // non-zero bits left over after the last byte.
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  std::size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
 std::string random_token(std::size_t bytes) {
   return base64url_encode(random_bytes(bytes));
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ std::uint64_t random_below(std::uint64_t bound);
 
 std::string hex_encode(std::string_view bytes);
 std::string base64url_encode(std::string_view bytes);  // unpadded
+// Strict inverse of base64url_encode: the RFC 4648 §5 alphabet without padding
+// ('=' refused), and no stray bits after the last byte. nullopt on any error.
+std::optional<std::string> base64url_decode(std::string_view text);
 // A URL-safe random token carrying `bytes` bytes of entropy.
 std::string random_token(std::size_t bytes = 32);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -28,6 +29,8 @@ struct Error {
   Errc code = Errc::internal;
   std::string message;
   std::string field;  // the input field at fault, when there is one ("branding.primary_color")
+  std::string reason;  // a machine-readable problem code overriding the default ("totp_required")
+  std::int64_t retry_after_s = 0;  // too_many/unavailable: when to try again
 
   Error() = default;
   Error(Errc c, std::string m) : code(c), message(std::move(m)) {}
@@ -99,6 +102,14 @@ using Status = Result<void>;
 
 inline Error make_error(Errc c, std::string m) {
   return Error(c, std::move(m));
+}
+
+// An error with a specific problem code: make_reason(Errc::forbidden,
+// "totp_required", "enrol TOTP first").
+inline Error make_reason(Errc c, std::string reason, std::string m) {
+  Error e(c, std::move(m));
+  e.reason = std::move(reason);
+  return e;
 }
 
 }  // namespace rh

@@ -32,34 +32,54 @@ Response problem(unsigned status, std::string_view code, std::string_view title,
   return res;
 }
 
-Response problem_from_error(const Error& e, const std::string& request_id) {
+namespace {
+
+Response problem_for(const Error& e, const std::string& request_id) {
   std::vector<FieldProblem> fields;
   if (!e.field.empty()) fields.push_back({e.field, e.message});
+  auto code = [&](std::string_view def) -> std::string_view {
+    return e.reason.empty() ? def : std::string_view(e.reason);
+  };
   switch (e.code) {
     case Errc::invalid_argument:
-      return problem(422, "validation_failed", "The request is not valid", e.message, fields);
+      return problem(422, code("validation_failed"), "The request is not valid", e.message,
+                     fields);
     case Errc::not_found:
-      return problem(404, "not_found", "Not found", e.message);
+      return problem(404, code("not_found"), "Not found", e.message);
     case Errc::conflict:
-      return problem(409, "conflict", "Conflict", e.message, fields);
+      return problem(409, code("conflict"), "Conflict", e.message, fields);
     case Errc::precondition:
-      return problem(409, "invalid_state", "Not allowed in this state", e.message);
-    case Errc::unauthorized:
-      return problem(401, "unauthorized", "Authentication required", e.message);
+      return problem(409, code("invalid_state"), "Not allowed in this state", e.message);
+    case Errc::unauthorized: {
+      Response r = problem(401, code("unauthorized"), "Authentication required", e.message);
+      r.set(bhttp::field::www_authenticate, "Bearer realm=\"ringhouse\"");
+      return r;
+    }
     case Errc::forbidden:
-      return problem(403, "forbidden", "Forbidden", e.message);
+      return problem(403, code("forbidden"), "Forbidden", e.message);
     case Errc::too_many:
-      return problem(429, "rate_limited", "Too many requests", e.message);
+      return problem(429, code("rate_limited"), "Too many requests", e.message);
     case Errc::unavailable:
-      return problem(503, "unavailable", "Service temporarily unavailable",
-                     "a dependency is unavailable; try again shortly");
+      return problem(503, code("unavailable"), "Service temporarily unavailable",
+                     // A dependency's message may name hosts: only ours are shown.
+                     e.reason.empty() ? "a dependency is unavailable; try again shortly"
+                                      : e.message);
     case Errc::timeout:
-      return problem(504, "timeout", "Timed out", e.message);
+      return problem(504, code("timeout"), "Timed out", e.message);
     case Errc::internal:
       break;
   }
   return problem(500, "internal_error", "Internal server error",
                  "an unexpected error occurred; quote request id " + request_id + " to support");
+}
+
+}  // namespace
+
+Response problem_from_error(const Error& e, const std::string& request_id) {
+  Response r = problem_for(e, request_id);
+  if (e.retry_after_s > 0 && (e.code == Errc::too_many || e.code == Errc::unavailable))
+    r.set(bhttp::field::retry_after, std::to_string(e.retry_after_s));
+  return r;
 }
 
 Response json_response(unsigned status, const json::value& body) {

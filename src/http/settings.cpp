@@ -33,6 +33,9 @@ void declare_config(config::Schema& s) {
   s.list("http.cors_origins", {},
          "Origins allowed to call the API from a browser (exact, e.g. https://app.example.com), "
          "or \"*\". Empty: no CORS headers.");
+  s.list("http.trusted_proxies", {},
+         "Addresses of reverse proxies (nginx) whose X-Forwarded-For names the client; the "
+         "client address is used for login throttling and shown in sessions.");
   s.string("http.public_url", "",
            "The URL users reach this server at, printed at start-up and used in links; empty "
            "means http://localhost:<port>.");

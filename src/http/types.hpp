@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/principal.hpp"
+
 namespace rh::http {
 
 namespace bhttp = boost::beast::http;
@@ -31,6 +33,8 @@ struct RequestContext {
   std::string_view query;                                   // without the '?'
   std::vector<std::pair<std::string, std::string>> params;  // path parameters, decoded
   const Route* route = nullptr;
+  // Set by the access check for routes that need a caller.
+  std::optional<Principal> principal;
 
   // A path parameter ("id" for /v1/things/{id}).
   const std::string& param(std::string_view name) const;
@@ -41,12 +45,24 @@ struct RequestContext {
 
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
 
-// Who may call a route. The accounts issue adds user, role and scope checks.
-enum class Access { anonymous, operator_token, internal };
+// Who may call a route; checked in one place before the handler runs.
+//   anonymous  anyone
+//   user       a signed-in user (access token); an API key too when `scope`
+//              is set and the key carries that scope
+//   staff      a session with TOTP whose role is at least `min_role`, or
+//              the operator token
+//   internal   the SIP edge's hooks
+enum class Access { anonymous, user, staff, internal };
+
+struct Policy {
+  Access access = Access::anonymous;
+  Role min_role = Role::user;  // staff routes
+  std::string scope;           // user routes: the API-key scope that grants it
+};
 
 struct RouteInfo {
   std::string summary;
-  Access access = Access::anonymous;
+  Policy policy;
   std::size_t max_body = 0;  // 0: the server's default
 };
 

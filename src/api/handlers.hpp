@@ -1,0 +1,42 @@
+// Internal to the api module: what the route files share.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <functional>
+
+#include "api/api.hpp"
+#include "core/principal.hpp"
+#include "http/problem.hpp"
+
+namespace rh::api {
+
+using RouteFn = boost::asio::awaitable<http::Response> (*)(ApiDeps&, http::RequestContext&);
+using AddRoute = std::function<void(http::Verb, const char*, RouteFn, http::Policy, const char*)>;
+
+// Accounts: auth/*, me, sessions, api-keys, admin/users, admin/emails.
+void register_account_routes(const AddRoute& add);
+
+boost::json::object page_json(boost::json::array data, const std::string& next);
+
+// The caller's own data (user routes).
+UserScope self_scope(const http::RequestContext& ctx);
+// A staff member's reach (staff routes): every tenant for platform admins and
+// the operator, else their own.
+TenantScope staff_scope(const http::RequestContext& ctx);
+
+// The client's address: the peer, or what a trusted proxy says it forwarded.
+std::string client_ip(const ApiDeps& d, const http::RequestContext& ctx);
+
+// Policies, for registration.
+inline http::Policy anyone() {
+  return {};
+}
+inline http::Policy user(std::string scope = {}) {
+  return {http::Access::user, Role::user, std::move(scope)};
+}
+inline http::Policy staff(Role r) {
+  return {http::Access::staff, r, {}};
+}
+
+}  // namespace rh::api
