@@ -12,7 +12,11 @@
 #include <sstream>
 #include <thread>
 
+#include "accounts/auth.hpp"
+#include "accounts/settings.hpp"
 #include "accounts/tenants.hpp"
+#include "jobs/job_queue.hpp"
+#include "jobs/settings.hpp"
 #include "api/json_views.hpp"
 #include "app/cli.hpp"
 #include "app/platform.hpp"
@@ -39,6 +43,13 @@ Usage:
   ringhouse config --show [options]
                                 print the effective configuration and where each value came from
   ringhouse admin create-tenant --slug S --name N [--hostname H]... [--country CC] [--currency CUR]
+  ringhouse admin create-user --tenant SLUG --email E [--role R] [--name N] [--password-stdin]
+                                create an active user (a password is generated unless read from stdin)
+  ringhouse admin set-role --tenant SLUG --email E --role R
+                                roles: user, support, tenant_admin, platform_admin
+  ringhouse admin reset-password --tenant SLUG --email E [--password-stdin]
+                                set a new password (generated unless read from stdin) and end the
+                                user's sessions and API keys
   ringhouse admin operator-token [options]
                                 print where the operator (admin API) token is kept
   ringhouse version
@@ -64,9 +75,19 @@ std::string self_exe(const char* argv0) {
 int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* argv0) {
   log::setup({cfg.string("log.level"), cfg.string("log.format"), "off"});
   app::Secrets secrets = app::prepare_data_dir(cfg);
-  // Migrate and create the default tenant here, so that problems show before
-  // any child starts; serve repeats both as no-ops.
-  { auto db = app::open_and_migrate(cfg, false); }
+  // Migrate here, so that problems show before any child starts; serve
+  // repeats it as a no-op. While no platform admin exists, each start prints
+  // a fresh one-time bootstrap token (the previous one stops working).
+  std::optional<std::string> bootstrap;
+  {
+    auto db = app::open_and_migrate(cfg, false);
+    SystemClock clock;
+    jobs::JobQueue queue(*db, clock, jobs::queue_options(cfg));
+    accounts::AuthService auth(*db, queue, clock, app::auth_options(cfg, secrets));
+    auto t = auth.issue_bootstrap_token();
+    if (!t) throw std::runtime_error("cannot issue a bootstrap token: " + t.error().message);
+    bootstrap = *t;
+  }
   fs::path data = fs::absolute(cfg.string("node.data_dir"));
   fs::path run_file = data / "run" / "http.json";
   std::error_code ec;
@@ -102,9 +123,22 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
                "  Database        {2}\n"
                "  Operator token  {3}{4}\n"
                "                  (send it as Authorization: Bearer <token> to /v1/admin/*)\n\n"
+               "{5}"
                "Press Ctrl-C to stop.\n",
                url, data.string(), db, secrets.operator_token_path,
-               secrets.operator_token_created ? "  (new)" : "")
+               secrets.operator_token_created ? "  (new)" : "",
+               bootstrap ? fmt::format(
+                               "  First admin     no platform admin yet: create one with this "
+                               "one-time token\n"
+                               "                  (valid 7 days, replaced at the next start):\n\n"
+                               "    curl -X POST {0}/v1/auth/bootstrap -H 'Content-Type: "
+                               "application/json' \\\n"
+                               "      -d '{{\"token\":\"{1}\",\"email\":\"you@example.com\","
+                               "\"password\":\"...\"}}'\n\n"
+                               "                  then sign in and turn on two-step "
+                               "verification (POST /v1/me/totp).\n\n",
+                               url, *bootstrap)
+                         : std::string())
         << std::flush;
     return true;
   });
@@ -130,6 +164,89 @@ int cmd_migrate(const app::CommandLine& cl, const config::Config& cfg) {
   }
   auto db = app::open_and_migrate(cfg, true);
   std::cout << "database is at the current schema\n";
+  return 0;
+}
+
+// A password from stdin (one line), or a generated one that is printed.
+std::string new_password(const app::CommandLine& cl, bool& generated) {
+  generated = !cl.has_flag("password-stdin");
+  if (generated) return crypto::random_token(15);
+  std::string pw;
+  std::getline(std::cin, pw);
+  if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+  return pw;
+}
+
+int cmd_admin_user(const std::string& sub, const app::CommandLine& cl,
+                   const config::Config& cfg) {
+  auto secrets = app::prepare_data_dir(cfg);
+  auto db = app::open_and_migrate(cfg, false);
+  SystemClock clock;
+  accounts::TenantStore tenants(*db, clock);
+  jobs::JobQueue queue(*db, clock, jobs::queue_options(cfg));
+  accounts::AuthService auth(*db, queue, clock, app::auth_options(cfg, secrets));
+  auto slug = cl.option("tenant");
+  auto email = cl.option("email");
+  if (!email) {
+    std::cerr << "admin " << sub << " needs --email (and --tenant SLUG unless the default)\n";
+    return 2;
+  }
+  if (!slug && cfg.boolean("tenants.create_default")) {
+    if (auto t = tenants.ensure_default(accounts::default_tenant(cfg)); !t) {
+      std::cerr << "cannot create the default tenant: " << t.error().message << "\n";
+      return 1;
+    }
+  }
+  auto tenant = slug ? tenants.get_by_slug(*slug) : tenants.resolve_host("");
+  if (!tenant) {
+    std::cerr << "no such tenant: " << tenant.error().message << "\n";
+    return 1;
+  }
+  auto fail = [](const Error& e) {
+    std::cerr << "ringhouse: " << (e.field.empty() ? "" : e.field + " ") << e.message << "\n";
+    return 1;
+  };
+  std::optional<Role> role;
+  if (auto r = cl.option("role")) {
+    role = parse_role(*r);
+    if (!role) {
+      std::cerr << "--role must be one of user, support, tenant_admin, platform_admin\n";
+      return 2;
+    }
+  }
+  if (sub == "set-role") {
+    if (!role) {
+      std::cerr << "admin set-role needs --role\n";
+      return 2;
+    }
+    auto u = auth.find_user(tenant->id, *email);
+    if (!u) return fail(u.error());
+    auto changed = auth.set_role(u->id, *role);
+    if (!changed) return fail(changed.error());
+    std::cout << boost::json::serialize(api::user_json(*changed)) << "\n";
+    return 0;
+  }
+  bool generated = false;
+  std::string pw = new_password(cl, generated);
+  auto norm = accounts::normalise_email(*email);
+  if (!norm) return fail(norm.error());
+  if (auto st = accounts::check_new_password(pw, *norm, auth.options().password_min_length);
+      !st)
+    return fail(st.error());
+  auto hash = auth.hash_password(pw);
+  if (!hash) return fail(hash.error());
+  if (sub == "create-user") {
+    auto u = auth.create_user(tenant->id, *norm, *hash, role.value_or(Role::user),
+                              cl.option("name").value_or(""));
+    if (!u) return fail(u.error());
+    std::cout << boost::json::serialize(api::user_json(*u)) << "\n";
+  } else {
+    auto u = auth.find_user(tenant->id, *norm);
+    if (!u) return fail(u.error());
+    if (auto st = auth.set_password(u->id, *hash); !st) return fail(st.error());
+    std::cout << "password reset for " << u->email << "; sessions and API keys revoked\n";
+  }
+  if (generated) std::cout << "password: " << pw << "\n";
   return 0;
 }
 
@@ -166,6 +283,8 @@ int cmd_admin(const app::CommandLine& cl, const config::Config& cfg) {
     std::cout << boost::json::serialize(api::tenant_json(*t)) << "\n";
     return 0;
   }
+  if (sub == "create-user" || sub == "set-role" || sub == "reset-password")
+    return cmd_admin_user(sub, cl, cfg);
   std::cerr << "unknown admin command '" << sub << "'\n\n" << kUsage;
   return 2;
 }
@@ -176,7 +295,8 @@ int main(int argc, char** argv) {
   try {
     crypto::init();
     auto cl =
-        app::parse_command_line(argc, argv, {"defaults", "markdown", "show", "status", "help"});
+        app::parse_command_line(argc, argv,
+                                {"defaults", "markdown", "show", "status", "help", "password-stdin"});
     std::string cmd = cl.positional.empty() ? "" : cl.positional[0];
     if (cmd.empty() || cmd == "help" || cl.has_flag("help")) {
       std::cout << kUsage;
