@@ -30,8 +30,7 @@ void declare_auth_config(config::Schema& s) {
             "at once regardless.",
             60, 3600);
   s.integer("auth.refresh_token_ttl_s", 30 * 86400,
-            "Life of an unused refresh token: a session idle this long ends.", 300,
-            365 * 86400);
+            "Life of an unused refresh token: a session idle this long ends.", 300, 365 * 86400);
   s.integer("auth.session_max_age_s", 90 * 86400,
             "Absolute life of a session, however often it is refreshed.", 300, 3650 * 86400);
   s.integer("auth.verify_token_ttl_s", 48 * 3600, "Life of an email verification link.", 300,
@@ -57,8 +56,7 @@ void declare_auth_config(config::Schema& s) {
             "First lock-out; each further failure doubles it, up to the window.", 1, 86400);
   s.integer("auth.password_min_length", 10, "Shortest password accepted.", 8, 128);
   s.boolean("auth.signup_enabled", true, "Let people sign up by themselves.");
-  s.string("auth.totp_issuer", "",
-           "Issuer shown in authenticator apps; empty: the tenant's name.");
+  s.string("auth.totp_issuer", "", "Issuer shown in authenticator apps; empty: the tenant's name.");
   s.string("auth.app_url", "",
            "Base URL of links in emails (https://phone.example.com). Empty: the request's Host "
            "when it is one of the tenant's hostnames, else http.public_url.");
@@ -126,10 +124,10 @@ Error unauthorized(std::string reason, std::string msg) {
 
 Result<std::optional<User>> user_by_email(Connection& c, const std::string& tenant_id,
                                           const std::string& email) {
-  RH_ASSIGN(auto row,
-            c.query_opt(fmt::format("SELECT {} FROM users WHERE tenant_id = ? AND email = ?",
-                                    kUserCols),
-                        {tenant_id, email}));
+  RH_ASSIGN(
+      auto row,
+      c.query_opt(fmt::format("SELECT {} FROM users WHERE tenant_id = ? AND email = ?", kUserCols),
+                  {tenant_id, email}));
   if (!row) return std::optional<User>();
   return std::optional<User>(user_from_row(*row));
 }
@@ -148,10 +146,8 @@ Result<std::string> tenant_name(Connection& c, const std::string& tenant_id) {
 }
 
 std::string event_payload(const User& u) {
-  return boost::json::serialize(boost::json::object{{"id", u.id},
-                                                    {"email", u.email},
-                                                    {"role", role_name(u.role)},
-                                                    {"status", u.status}});
+  return boost::json::serialize(boost::json::object{
+      {"id", u.id}, {"email", u.email}, {"role", role_name(u.role)}, {"status", u.status}});
 }
 
 std::string account_key(const std::string& tenant_id, const std::string& email) {
@@ -253,9 +249,10 @@ Result<std::string> AuthService::issue_refresh(Connection& c, const std::string&
   std::string token = "rt_" + crypto::random_token(32);
   std::int64_t now = clock_.now_ms();
   std::int64_t expires = std::min(now + o_.refresh_ttl_s * 1000, session_expires_at);
-  RH_TRY(c.exec("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, "
-                "used_at) VALUES (?, ?, ?, ?, 0)",
-                {token_hash(token), session_id, now, expires}));
+  RH_TRY(
+      c.exec("INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, "
+             "used_at) VALUES (?, ?, ?, ?, 0)",
+             {token_hash(token), session_id, now, expires}));
   return token;
 }
 
@@ -264,11 +261,12 @@ Result<Tokens> AuthService::open_session(Connection& c, const User& u, bool mfa,
   std::int64_t now = clock_.now_ms();
   std::string id = new_id("ses", now);
   std::int64_t expires = now + o_.session_max_age_s * 1000;
-  RH_TRY(c.exec("INSERT INTO sessions (id, tenant_id, user_id, mfa, user_agent, ip, created_at, "
-                "last_used_at, expires_at, revoked_at, revoked_reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')",
-                {id, u.tenant_id, u.id, std::int64_t{mfa ? 1 : 0}, client.user_agent.substr(0, 255),
-                 client.ip.substr(0, 64), now, now, expires}));
+  RH_TRY(
+      c.exec("INSERT INTO sessions (id, tenant_id, user_id, mfa, user_agent, ip, created_at, "
+             "last_used_at, expires_at, revoked_at, revoked_reason) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')",
+             {id, u.tenant_id, u.id, std::int64_t{mfa ? 1 : 0}, client.user_agent.substr(0, 255),
+              client.ip.substr(0, 64), now, now, expires}));
   RH_ASSIGN(std::string refresh, issue_refresh(c, id, expires));
   Tokens t;
   t.access_token = access_token(u, id, mfa);
@@ -283,64 +281,59 @@ Result<Tokens> AuthService::refresh(const std::string& refresh_token, const Clie
   std::int64_t now = clock_.now_ms();
   // A reused token revokes its family; that must commit although the call fails.
   std::optional<Error> failure;
-  auto r = db_.in_transaction<std::optional<Tokens>>(
-      [&](Connection& c) -> Result<std::optional<Tokens>> {
-        failure.reset();
-        RH_ASSIGN(auto row,
-                  c.query_opt("SELECT r.session_id, r.used_at, r.expires_at, s.user_id, "
-                              "s.revoked_at, s.expires_at AS session_expires_at, s.mfa "
-                              "FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id "
-                              "WHERE r.token_hash = ?",
-                              {token_hash(refresh_token)}));
-        auto fail = [&](Error e) -> Result<std::optional<Tokens>> {
-          failure = std::move(e);
-          return std::optional<Tokens>();
-        };
-        if (!row) return fail(unauthorized("invalid_grant", "the refresh token is not valid"));
-        std::string sid = row->text("session_id");
-        if (row->integer("revoked_at") != 0)
-          return fail(unauthorized("invalid_grant", "the session has ended"));
-        auto revoke_family = [&]() -> Result<std::optional<Tokens>> {
-          RH_TRY(c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
-                        {now, std::string("refresh_token_reused"), sid}));
-          RH_ASSIGN(User u, user_by_id(c, row->text("user_id")));
-          RH_TRY(jobs::append_event(
-              c,
-              {"session.revoked", u.tenant_id, sid,
-               boost::json::serialize(boost::json::object{
-                   {"user_id", u.id}, {"reason", "refresh_token_reused"}})},
-              now));
-          log::get("auth")->warn("refresh token reused: session {} of {} revoked", sid, u.id);
-          return fail(unauthorized("refresh_token_reused",
-                                   "this refresh token was already used; the session has been "
-                                   "ended: sign in again"));
-        };
-        if (row->integer("used_at") != 0) return revoke_family();
-        if (row->integer("expires_at") <= now || row->integer("session_expires_at") <= now)
-          return fail(unauthorized("invalid_grant", "the session has expired"));
-        RH_ASSIGN(User u, user_by_id(c, row->text("user_id")));
-        if (u.status != "active")
-          return fail(unauthorized("invalid_grant", "the account is not active"));
-        RH_ASSIGN(auto used, c.exec("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? "
-                                    "AND used_at = 0",
-                                    {now, token_hash(refresh_token)}));
-        if (used.affected != 1) return revoke_family();  // a concurrent refresh won
-        RH_ASSIGN(std::string next,
-                  issue_refresh(c, sid, row->integer("session_expires_at")));
-        RH_TRY(c.exec("UPDATE sessions SET last_used_at = ?, ip = ?, user_agent = ? WHERE id = ?",
-                      {now, client.ip.substr(0, 64), client.user_agent.substr(0, 255), sid}));
-        bool mfa = row->boolean("mfa");
-        Tokens t;
-        t.access_token = access_token(u, sid, mfa);
-        t.access_expires_in = o_.access_ttl_s;
-        t.refresh_token = std::move(next);
-        t.refresh_expires_in = (std::min(now + o_.refresh_ttl_s * 1000,
-                                         row->integer("session_expires_at")) -
-                                now) /
-                               1000;
-        t.session_id = sid;
-        return std::optional<Tokens>(std::move(t));
-      });
+  auto r = db_.in_transaction<std::optional<Tokens>>([&](Connection& c)
+                                                         -> Result<std::optional<Tokens>> {
+    failure.reset();
+    RH_ASSIGN(auto row, c.query_opt("SELECT r.session_id, r.used_at, r.expires_at, s.user_id, "
+                                    "s.revoked_at, s.expires_at AS session_expires_at, s.mfa "
+                                    "FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id "
+                                    "WHERE r.token_hash = ?",
+                                    {token_hash(refresh_token)}));
+    auto fail = [&](Error e) -> Result<std::optional<Tokens>> {
+      failure = std::move(e);
+      return std::optional<Tokens>();
+    };
+    if (!row) return fail(unauthorized("invalid_grant", "the refresh token is not valid"));
+    std::string sid = row->text("session_id");
+    if (row->integer("revoked_at") != 0)
+      return fail(unauthorized("invalid_grant", "the session has ended"));
+    auto revoke_family = [&]() -> Result<std::optional<Tokens>> {
+      RH_TRY(c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
+                    {now, std::string("refresh_token_reused"), sid}));
+      RH_ASSIGN(User u, user_by_id(c, row->text("user_id")));
+      RH_TRY(jobs::append_event(c,
+                                {"session.revoked", u.tenant_id, sid,
+                                 boost::json::serialize(boost::json::object{
+                                     {"user_id", u.id}, {"reason", "refresh_token_reused"}})},
+                                now));
+      log::get("auth")->warn("refresh token reused: session {} of {} revoked", sid, u.id);
+      return fail(unauthorized("refresh_token_reused",
+                               "this refresh token was already used; the session has been "
+                               "ended: sign in again"));
+    };
+    if (row->integer("used_at") != 0) return revoke_family();
+    if (row->integer("expires_at") <= now || row->integer("session_expires_at") <= now)
+      return fail(unauthorized("invalid_grant", "the session has expired"));
+    RH_ASSIGN(User u, user_by_id(c, row->text("user_id")));
+    if (u.status != "active")
+      return fail(unauthorized("invalid_grant", "the account is not active"));
+    RH_ASSIGN(auto used, c.exec("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? "
+                                "AND used_at = 0",
+                                {now, token_hash(refresh_token)}));
+    if (used.affected != 1) return revoke_family();  // a concurrent refresh won
+    RH_ASSIGN(std::string next, issue_refresh(c, sid, row->integer("session_expires_at")));
+    RH_TRY(c.exec("UPDATE sessions SET last_used_at = ?, ip = ?, user_agent = ? WHERE id = ?",
+                  {now, client.ip.substr(0, 64), client.user_agent.substr(0, 255), sid}));
+    bool mfa = row->boolean("mfa");
+    Tokens t;
+    t.access_token = access_token(u, sid, mfa);
+    t.access_expires_in = o_.access_ttl_s;
+    t.refresh_token = std::move(next);
+    t.refresh_expires_in =
+        (std::min(now + o_.refresh_ttl_s * 1000, row->integer("session_expires_at")) - now) / 1000;
+    t.session_id = sid;
+    return std::optional<Tokens>(std::move(t));
+  });
   if (!r) return r.take_error();
   if (failure) return std::move(*failure);
   return std::move(**r);
@@ -354,15 +347,15 @@ Status AuthService::revoke_session(const UserScope& self, const std::string& ses
                                     {session_id, self.tenant_id, self.user_id}));
     if (!row) return make_error(Errc::not_found, "no such session");
     if (row->integer("revoked_at") != 0) return {};
-    RH_TRY(c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND "
-                  "tenant_id = ? AND user_id = ?",
-                  {now, std::string("revoked"), session_id, self.tenant_id, self.user_id}));
-    return emit(
-        c,
-        {"session.revoked", self.tenant_id, session_id,
-         boost::json::serialize(boost::json::object{{"user_id", self.user_id},
-                                                    {"reason", "revoked"}})},
-        now);
+    RH_TRY(
+        c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND "
+               "tenant_id = ? AND user_id = ?",
+               {now, std::string("revoked"), session_id, self.tenant_id, self.user_id}));
+    return emit(c,
+                {"session.revoked", self.tenant_id, session_id,
+                 boost::json::serialize(
+                     boost::json::object{{"user_id", self.user_id}, {"reason", "revoked"}})},
+                now);
   });
 }
 
@@ -392,10 +385,11 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
       return unauthorized("invalid_token", "the API key is not valid");
     std::string id = "key_" + std::string(rest.substr(0, us));
     auto found = db_.read<std::optional<Row>>([&](Connection& c) {
-      return c.query_opt("SELECT k.secret_hash, k.scopes, k.expires_at, k.revoked_at, "
-                         "k.last_used_at, k.tenant_id, k.user_id, u.status "
-                         "FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?",
-                         {id});
+      return c.query_opt(
+          "SELECT k.secret_hash, k.scopes, k.expires_at, k.revoked_at, "
+          "k.last_used_at, k.tenant_id, k.user_id, u.status "
+          "FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?",
+          {id});
     });
     if (!found) return found.take_error();
     const auto& row = *found;
@@ -426,10 +420,11 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
   RH_ASSIGN(AccessClaims claims,
             verify_access_token(bearer, o_.token_key, o_.issuer, o_.audience, now / 1000));
   auto found = db_.read<std::optional<Row>>([&](Connection& c) {
-    return c.query_opt("SELECT s.revoked_at, s.expires_at, s.mfa, u.status, u.role "
-                       "FROM sessions s JOIN users u ON u.id = s.user_id "
-                       "WHERE s.id = ? AND s.user_id = ? AND s.tenant_id = ?",
-                       {claims.sid, claims.sub, claims.tid});
+    return c.query_opt(
+        "SELECT s.revoked_at, s.expires_at, s.mfa, u.status, u.role "
+        "FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.id = ? AND s.user_id = ? AND s.tenant_id = ?",
+        {claims.sid, claims.sub, claims.tid});
   });
   if (!found) return found.take_error();
   const auto& row = *found;
@@ -454,20 +449,22 @@ Result<MailedToken> AuthService::mail_token(Connection& c, const User& u,
                                             const std::string& link_base) {
   std::int64_t now = clock_.now_ms();
   // One live token per purpose: a new link supersedes the previous one.
-  RH_TRY(c.exec("UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND "
-                "used_at = 0",
-                {now, u.id, purpose}));
+  RH_TRY(
+      c.exec("UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND "
+             "used_at = 0",
+             {now, u.id, purpose}));
   std::string token = crypto::random_token(32);
-  RH_TRY(c.exec("INSERT INTO user_tokens (token_hash, tenant_id, user_id, purpose, created_at, "
-                "expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, 0)",
-                {token_hash(token), u.tenant_id, u.id, purpose, now, now + ttl_s * 1000}));
+  RH_TRY(
+      c.exec("INSERT INTO user_tokens (token_hash, tenant_id, user_id, purpose, created_at, "
+             "expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, 0)",
+             {token_hash(token), u.tenant_id, u.id, purpose, now, now + ttl_s * 1000}));
   RH_ASSIGN(std::string brand, tenant_name(c, u.tenant_id));
   Email e;
   e.tenant_id = u.tenant_id;
   e.to = u.email;
   e.kind = purpose;
-  std::string hours = ttl_s >= 7200 ? fmt::format("{} hours", ttl_s / 3600)
-                                    : fmt::format("{} minutes", ttl_s / 60);
+  std::string hours =
+      ttl_s >= 7200 ? fmt::format("{} hours", ttl_s / 3600) : fmt::format("{} minutes", ttl_s / 60);
   if (purpose == "verify_email") {
     e.subject = fmt::format("Confirm your email for {}", brand);
     e.text = fmt::format(
@@ -544,12 +541,13 @@ Status AuthService::signup(const std::string& tenant_id, const std::string& emai
     u.display_name = display_name;
     u.role = Role::user;
     u.status = "pending";
-    RH_TRY(c.exec("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, "
-                  "status, email_verified_at, totp_enabled, totp_secret, totp_pending, "
-                  "totp_last_step, locale, time_zone, password_changed_at, last_login_at, "
-                  "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'user', 'pending', 0, 0, '', "
-                  "'', 0, '', '', ?, 0, ?, ?)",
-                  {u.id, tenant_id, email, display_name, password_hash, now, now, now}));
+    RH_TRY(
+        c.exec("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, "
+               "status, email_verified_at, totp_enabled, totp_secret, totp_pending, "
+               "totp_last_step, locale, time_zone, password_changed_at, last_login_at, "
+               "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'user', 'pending', 0, 0, '', "
+               "'', 0, '', '', ?, 0, ?, ?)",
+               {u.id, tenant_id, email, display_name, password_hash, now, now, now}));
     RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, event_payload(u)}, now));
     RH_TRY(mail_token(c, u, "verify_email", o_.verify_ttl_s, link_base));
     return {};
@@ -572,9 +570,10 @@ Result<User> AuthService::verify_email(const std::string& token) {
   return db_.in_transaction<User>([&](Connection& c) -> Result<User> {
     RH_ASSIGN(Row t, live_token(c, token, "verify_email", now, true));
     std::string uid = t.text("user_id");
-    RH_TRY(c.exec("UPDATE users SET email_verified_at = ?, updated_at = ?, status = CASE WHEN "
-                  "status = 'pending' THEN 'active' ELSE status END WHERE id = ?",
-                  {now, now, uid}));
+    RH_TRY(
+        c.exec("UPDATE users SET email_verified_at = ?, updated_at = ?, status = CASE WHEN "
+               "status = 'pending' THEN 'active' ELSE status END WHERE id = ?",
+               {now, now, uid}));
     RH_ASSIGN(User u, user_by_id(c, uid));
     RH_TRY(jobs::append_event(c, {"user.verified", u.tenant_id, u.id, event_payload(u)}, now));
     return u;
@@ -649,13 +648,15 @@ Status AuthService::record_failure(const std::string& tenant_id, const std::stri
         locked_until = now + secs * 1000;
       }
       if (row) {
-        RH_TRY(c.exec("UPDATE auth_throttle SET failures = ?, window_start = ?, locked_until = ? "
-                      "WHERE throttle_key = ?",
-                      {failures, start, locked_until, key}));
+        RH_TRY(
+            c.exec("UPDATE auth_throttle SET failures = ?, window_start = ?, locked_until = ? "
+                   "WHERE throttle_key = ?",
+                   {failures, start, locked_until, key}));
       } else {
-        RH_TRY(c.exec("INSERT INTO auth_throttle (throttle_key, failures, window_start, "
-                      "locked_until) VALUES (?, ?, ?, ?)",
-                      {key, failures, start, locked_until}));
+        RH_TRY(
+            c.exec("INSERT INTO auth_throttle (throttle_key, failures, window_start, "
+                   "locked_until) VALUES (?, ?, ?, ?)",
+                   {key, failures, start, locked_until}));
       }
     }
     return {};
@@ -758,18 +759,18 @@ Status AuthService::reset_password(const std::string& token, const std::string& 
   return db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(Row t, live_token(c, token, "password_reset", now, true));
     RH_ASSIGN(User u, user_by_id(c, t.text("user_id")));
-    if (u.status == "suspended") return make_reason(Errc::forbidden, "account_suspended",
-                                                    "this account is suspended");
-    RH_TRY(c.exec("UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ?, "
-                  "email_verified_at = CASE WHEN email_verified_at = 0 THEN ? ELSE "
-                  "email_verified_at END, status = CASE WHEN status = 'pending' THEN 'active' "
-                  "ELSE status END WHERE id = ?",
-                  {password_hash, now, now, now, u.id}));
+    if (u.status == "suspended")
+      return make_reason(Errc::forbidden, "account_suspended", "this account is suspended");
+    RH_TRY(
+        c.exec("UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ?, "
+               "email_verified_at = CASE WHEN email_verified_at = 0 THEN ? ELSE "
+               "email_verified_at END, status = CASE WHEN status = 'pending' THEN 'active' "
+               "ELSE status END WHERE id = ?",
+               {password_hash, now, now, now, u.id}));
     RH_TRY(revoke_all_credentials(c, u.id, now, "password_reset"));
     RH_TRY(c.exec("DELETE FROM auth_throttle WHERE throttle_key = ?",
                   {account_key(u.tenant_id, u.email)}));
-    return emit(c, {"user.password_changed", u.tenant_id, u.id, event_payload(u)},
-                              now);
+    return emit(c, {"user.password_changed", u.tenant_id, u.id, event_payload(u)}, now);
   });
 }
 
@@ -797,13 +798,14 @@ Status AuthService::change_password(const UserScope& self, const std::string& ke
                                "updated_at = ? WHERE id = ? AND tenant_id = ?",
                                {password_hash, now, now, self.user_id, self.tenant_id}));
     if (upd.affected != 1) return make_error(Errc::not_found, "no such user");
-    RH_TRY(c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND "
-                  "id <> ? AND revoked_at = 0",
-                  {now, std::string("password_changed"), self.user_id, keep_session_id}));
+    RH_TRY(
+        c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND "
+               "id <> ? AND revoked_at = 0",
+               {now, std::string("password_changed"), self.user_id, keep_session_id}));
     return emit(c,
-                              {"user.password_changed", self.tenant_id, self.user_id,
-                               boost::json::serialize(boost::json::object{{"id", self.user_id}})},
-                              now);
+                {"user.password_changed", self.tenant_id, self.user_id,
+                 boost::json::serialize(boost::json::object{{"id", self.user_id}})},
+                now);
   });
 }
 
@@ -845,15 +847,16 @@ Status AuthService::confirm_totp(const UserScope& self, const std::string& sessi
                          "start the set-up first (POST /v1/me/totp)");
     auto step = totp::verify(*key, code, now / 1000, 0);
     if (!step) return Error(Errc::invalid_argument, "code", "the code is wrong");
-    RH_TRY(c.exec("UPDATE users SET totp_secret = totp_pending, totp_pending = '', "
-                  "totp_enabled = 1, totp_last_step = ?, updated_at = ? WHERE id = ?",
-                  {*step, now, self.user_id}));
+    RH_TRY(
+        c.exec("UPDATE users SET totp_secret = totp_pending, totp_pending = '', "
+               "totp_enabled = 1, totp_last_step = ?, updated_at = ? WHERE id = ?",
+               {*step, now, self.user_id}));
     RH_TRY(c.exec("UPDATE sessions SET mfa = 1 WHERE id = ? AND user_id = ?",
                   {session_id, self.user_id}));
     return emit(c,
-                              {"user.totp_enabled", self.tenant_id, self.user_id,
-                               boost::json::serialize(boost::json::object{{"id", self.user_id}})},
-                              now);
+                {"user.totp_enabled", self.tenant_id, self.user_id,
+                 boost::json::serialize(boost::json::object{{"id", self.user_id}})},
+                now);
   });
 }
 
@@ -869,14 +872,15 @@ Status AuthService::disable_totp(const UserScope& self, const std::string& code)
     auto key = unseal(row->text("totp_secret"));
     if (!key || !totp::verify(*key, code, now / 1000, row->integer("totp_last_step")))
       return Error(Errc::invalid_argument, "code", "the code is wrong");
-    RH_TRY(c.exec("UPDATE users SET totp_secret = '', totp_pending = '', totp_enabled = 0, "
-                  "updated_at = ? WHERE id = ?",
-                  {now, self.user_id}));
+    RH_TRY(
+        c.exec("UPDATE users SET totp_secret = '', totp_pending = '', totp_enabled = 0, "
+               "updated_at = ? WHERE id = ?",
+               {now, self.user_id}));
     RH_TRY(c.exec("UPDATE sessions SET mfa = 0 WHERE user_id = ?", {self.user_id}));
     return emit(c,
-                              {"user.totp_disabled", self.tenant_id, self.user_id,
-                               boost::json::serialize(boost::json::object{{"id", self.user_id}})},
-                              now);
+                {"user.totp_disabled", self.tenant_id, self.user_id,
+                 boost::json::serialize(boost::json::object{{"id", self.user_id}})},
+                now);
   });
 }
 
@@ -887,7 +891,8 @@ Result<ApiKey> AuthService::create_api_key(const UserScope& self, const std::str
                                            std::int64_t expires_at) {
   if (name.empty() || name.size() > 100)
     return Error(Errc::invalid_argument, "name", "must be 1 to 100 bytes");
-  if (scopes.empty()) return Error(Errc::invalid_argument, "scopes", "must name at least one scope");
+  if (scopes.empty())
+    return Error(Errc::invalid_argument, "scopes", "must name at least one scope");
   const auto& known = api_key_scopes();
   for (const auto& s : scopes)
     if (std::find(known.begin(), known.end(), s) == known.end())
@@ -913,11 +918,12 @@ Result<ApiKey> AuthService::create_api_key(const UserScope& self, const std::str
     k.prefix = k.secret.substr(0, 12);
     k.created_at = now;
     k.expires_at = expires_at;
-    RH_TRY(c.exec("INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, secret_hash, "
-                  "scopes, created_at, last_used_at, expires_at, revoked_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0)",
-                  {k.id, self.tenant_id, self.user_id, name, k.prefix, token_hash(k.secret),
-                   join(uniq, ' '), now, expires_at}));
+    RH_TRY(
+        c.exec("INSERT INTO api_keys (id, tenant_id, user_id, name, prefix, secret_hash, "
+               "scopes, created_at, last_used_at, expires_at, revoked_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0)",
+               {k.id, self.tenant_id, self.user_id, name, k.prefix, token_hash(k.secret),
+                join(uniq, ' '), now, expires_at}));
     return k;
   });
 }
@@ -942,9 +948,10 @@ Status AuthService::revoke_api_key(const UserScope& self, const std::string& id)
                                     {id, self.tenant_id, self.user_id}));
     if (!row) return make_error(Errc::not_found, "no such API key");
     if (row->integer("revoked_at") != 0) return {};
-    RH_TRY(c.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND "
-                  "user_id = ?",
-                  {now, id, self.tenant_id, self.user_id}));
+    RH_TRY(
+        c.exec("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND "
+               "user_id = ?",
+               {now, id, self.tenant_id, self.user_id}));
     return {};
   });
 }
@@ -962,13 +969,14 @@ Result<User> AuthService::create_user(const std::string& tenant_id, const std::s
     if (existing)
       return Error(Errc::conflict, "email", "a user with this email exists in the tenant");
     std::string id = new_id("usr", now);
-    RH_TRY(c.exec("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, "
-                  "status, email_verified_at, totp_enabled, totp_secret, totp_pending, "
-                  "totp_last_step, locale, time_zone, password_changed_at, last_login_at, "
-                  "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 0, '', '', 0, "
-                  "'', '', ?, 0, ?, ?)",
-                  {id, tenant_id, email, display_name, password_hash,
-                   std::string(role_name(role)), now, now, now, now}));
+    RH_TRY(
+        c.exec("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, "
+               "status, email_verified_at, totp_enabled, totp_secret, totp_pending, "
+               "totp_last_step, locale, time_zone, password_changed_at, last_login_at, "
+               "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 0, '', '', 0, "
+               "'', '', ?, 0, ?, ?)",
+               {id, tenant_id, email, display_name, password_hash, std::string(role_name(role)),
+                now, now, now, now}));
     RH_ASSIGN(User u, user_by_id(c, id));
     RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, event_payload(u)}, now));
     return u;
@@ -995,6 +1003,15 @@ Result<User> AuthService::set_role(const std::string& user_id, Role role) {
   });
 }
 
+Status AuthService::upgrade_hash(const std::string& user_id, const std::string& old_hash,
+                                 const std::string& new_hash) {
+  return db_.with_connection(storage::Access::write, [&](Connection& c) -> Status {
+    RH_TRY(c.exec("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                  {new_hash, user_id, old_hash}));
+    return {};
+  });
+}
+
 Status AuthService::set_password(const std::string& user_id, const std::string& password_hash) {
   std::int64_t now = clock_.now_ms();
   return db_.transaction([&](Connection& c) -> Status {
@@ -1015,9 +1032,10 @@ Result<std::optional<std::string>> AuthService::issue_bootstrap_token() {
         RH_TRY(c.exec("DELETE FROM auth_bootstrap", {}));
         if (admin) return std::optional<std::string>();
         std::string token = "rhb_" + crypto::random_token(24);
-        RH_TRY(c.exec("INSERT INTO auth_bootstrap (id, token_hash, created_at, expires_at) VALUES "
-                      "(1, ?, ?, ?)",
-                      {token_hash(token), now, now + o_.bootstrap_ttl_s * 1000}));
+        RH_TRY(
+            c.exec("INSERT INTO auth_bootstrap (id, token_hash, created_at, expires_at) VALUES "
+                   "(1, ?, ?, ?)",
+                   {token_hash(token), now, now + o_.bootstrap_ttl_s * 1000}));
         return std::optional<std::string>(token);
       });
 }
@@ -1030,8 +1048,8 @@ Result<User> AuthService::bootstrap(const std::string& token, const std::string&
     return Error(Errc::invalid_argument, "token", "the bootstrap token is not valid");
   };
   RH_TRY(db_.transaction([&](Connection& c) -> Status {
-    RH_ASSIGN(auto row, c.query_opt("SELECT token_hash, expires_at FROM auth_bootstrap WHERE id = 1",
-                                    {}));
+    RH_ASSIGN(auto row,
+              c.query_opt("SELECT token_hash, expires_at FROM auth_bootstrap WHERE id = 1", {}));
     if (!row || row->integer("expires_at") <= now ||
         !crypto::constant_time_equal(row->text("token_hash"), token_hash(token)))
       return invalid();
@@ -1040,6 +1058,41 @@ Result<User> AuthService::bootstrap(const std::string& token, const std::string&
     return {};
   }));
   return create_user(tenant_id, email, password_hash, Role::platform_admin, display_name);
+}
+
+// ---- housekeeping --------------------------------------------------------------------
+
+void register_auth_jobs(jobs::JobWorker& worker, const Clock& clock,
+                        std::int64_t email_retention_s) {
+  worker.register_handler("accounts.prune", [&clock, email_retention_s](jobs::JobContext& ctx) {
+    std::int64_t now = clock.now_ms();
+    std::int64_t ended = now - 30LL * 86400 * 1000;
+    return ctx.db().transaction([&](Connection& c) -> Status {
+      // Used refresh tokens stay until they expire: presenting one again must
+      // still revoke its family.
+      RH_TRY(c.exec("DELETE FROM refresh_tokens WHERE expires_at < ?", {now}));
+      RH_TRY(
+          c.exec("DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions "
+                 "WHERE (revoked_at <> 0 AND revoked_at < ?) OR expires_at < ?)",
+                 {ended, ended}));
+      RH_TRY(
+          c.exec("DELETE FROM sessions WHERE (revoked_at <> 0 AND revoked_at < ?) OR "
+                 "expires_at < ?",
+                 {ended, ended}));
+      RH_TRY(c.exec("DELETE FROM user_tokens WHERE expires_at < ?", {now - 86400LL * 1000}));
+      RH_TRY(c.exec("DELETE FROM auth_throttle WHERE locked_until < ? AND window_start < ?",
+                    {now, now - 86400LL * 1000}));
+      RH_TRY(
+          c.exec("DELETE FROM emails WHERE created_at < ? AND status IN ('sent', 'logged', "
+                 "'failed')",
+                 {now - email_retention_s * 1000}));
+      return {};
+    });
+  });
+}
+
+Status schedule_auth_jobs(jobs::JobQueue& queue) {
+  return queue.upsert_schedule("accounts.prune", "accounts.prune", "{}", 3600);
 }
 
 // ---- schema ---------------------------------------------------------------------------

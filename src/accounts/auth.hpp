@@ -30,7 +30,7 @@ struct AuthOptions {
   std::string token_key;  // HMAC key of access tokens (secret)
   std::string data_key;   // 32 bytes: encrypts TOTP secrets at rest
   std::int64_t access_ttl_s = 600;
-  std::int64_t refresh_ttl_s = 30 * 86400;     // idle: a refresh token's life
+  std::int64_t refresh_ttl_s = 30 * 86400;      // idle: a refresh token's life
   std::int64_t session_max_age_s = 90 * 86400;  // absolute: a session's life
   std::int64_t verify_ttl_s = 48 * 3600;
   std::int64_t reset_ttl_s = 3600;
@@ -188,6 +188,10 @@ class AuthService {
                            const std::string& display_name);
   Result<User> find_user(const std::string& tenant_id, const std::string& email);
   Result<User> set_role(const std::string& user_id, Role role);
+  // Replaces a hash made with weaker parameters after a successful sign-in;
+  // a no-op if the password changed meanwhile.
+  Status upgrade_hash(const std::string& user_id, const std::string& old_hash,
+                      const std::string& new_hash);
   // Sets a password directly and revokes sessions and keys (admin CLI).
   Status set_password(const std::string& user_id, const std::string& password_hash);
 
@@ -209,8 +213,7 @@ class AuthService {
                                  std::int64_t ttl_s, const std::string& link_base);
   Status record_failure(const std::string& tenant_id, const std::string& email,
                         const std::string& ip);
-  Result<std::int64_t> locked_for(storage::Connection& c, const std::string& key,
-                                  std::int64_t now);
+  Result<std::int64_t> locked_for(storage::Connection& c, const std::string& key, std::int64_t now);
   std::string seal(std::string_view plain) const;
   std::optional<std::string> unseal(std::string_view sealed) const;
 
@@ -220,6 +223,13 @@ class AuthService {
   AuthOptions o_;
   PasswordHasher hasher_;
 };
+
+// `accounts.prune`, hourly: deletes expired refresh tokens, mailed tokens and
+// throttling windows, sessions ended more than 30 days ago, and emails older
+// than `email_retention_s` once delivered or logged.
+void register_auth_jobs(jobs::JobWorker& worker, const Clock& clock,
+                        std::int64_t email_retention_s);
+Status schedule_auth_jobs(jobs::JobQueue& queue);
 
 std::vector<storage::Migration> auth_migrations();
 

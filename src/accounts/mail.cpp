@@ -306,7 +306,12 @@ std::string from_field(const MailOptions& o) {
     }
     shown += '"';
   }
-  return "From: " + shown + " <" + addr + ">\n";
+  std::string field = "From: " + shown;
+  // Lines holding encoded-words stay within 76 characters (RFC 2047 2).
+  auto nl = field.rfind('\n');
+  std::size_t last_line = nl == std::string::npos ? field.size() : field.size() - nl - 1;
+  field += last_line + addr.size() + 3 > 76 ? "\n <" : " <";
+  return field + addr + ">\n";
 }
 
 constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -638,6 +643,9 @@ void declare_mail_config(config::Schema& s) {
             "Require STARTTLS on smtp:// URLs; turn off only for a relay on this host.");
   s.string("mail.from", "ringhouse@localhost", "Sender address of outgoing email.", check_from);
   s.string("mail.from_name", "Ringhouse", "Sender display name of outgoing email.", check_one_line);
+  s.integer("mail.retention_days", 30,
+            "Delivered or logged emails are deleted from the database after this many days.", 1,
+            3650);
   s.string("mail.log_path", "",
            "Mail log (mbox) that emails are appended to when mail.smtp_url is empty; empty: "
            "<node.data_dir>/mail.log.");

@@ -66,8 +66,8 @@ Status check_new_password(std::string_view password, std::string_view email, std
   };
   if (!email.empty() && lower(password) == lower(email))
     return Error(Errc::invalid_argument, f, "must not be the email address");
-  bool all_same = std::all_of(password.begin(), password.end(),
-                              [&](char c) { return c == password.front(); });
+  bool all_same =
+      std::all_of(password.begin(), password.end(), [&](char c) { return c == password.front(); });
   if (all_same) return Error(Errc::invalid_argument, f, "must not be one repeated character");
   return {};
 }

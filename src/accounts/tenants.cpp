@@ -1,14 +1,13 @@
 #include "accounts/tenants.hpp"
 
-#include "accounts/auth.hpp"
-#include "accounts/mail.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <set>
 
+#include "accounts/auth.hpp"
+#include "accounts/mail.hpp"
 #include "core/ids.hpp"
 #include "core/phone_number.hpp"
 #include "jobs/outbox.hpp"

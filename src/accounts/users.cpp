@@ -110,19 +110,18 @@ Result<User> load_staff(Connection& c, const TenantScope& s, const std::string& 
 }
 
 std::string user_event_payload(const User& u) {
-  return boost::json::serialize(boost::json::object{{"id", u.id},
-                                                    {"email", u.email},
-                                                    {"role", role_name(u.role)},
-                                                    {"status", u.status}});
+  return boost::json::serialize(boost::json::object{
+      {"id", u.id}, {"email", u.email}, {"role", role_name(u.role)}, {"status", u.status}});
 }
 
 }  // namespace
 
 Status revoke_all_credentials(Connection& c, const std::string& user_id, std::int64_t now,
                               const std::string& reason) {
-  RH_TRY(c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
-                "WHERE user_id = ? AND revoked_at = 0",
-                {now, reason, user_id}));
+  RH_TRY(
+      c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
+             "WHERE user_id = ? AND revoked_at = 0",
+             {now, reason, user_id}));
   RH_TRY(c.exec("UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at = 0",
                 {now, user_id}));
   return {};
@@ -143,9 +142,10 @@ Result<User> UserStore::update_profile(const UserScope& self, const ProfilePatch
     if (p.locale) u.locale = *p.locale;
     if (p.time_zone) u.time_zone = *p.time_zone;
     u.updated_at = now;
-    RH_TRY(c.exec("UPDATE users SET display_name = ?, locale = ?, time_zone = ?, updated_at = ? "
-                  "WHERE id = ? AND tenant_id = ?",
-                  {u.display_name, u.locale, u.time_zone, now, self.user_id, self.tenant_id}));
+    RH_TRY(
+        c.exec("UPDATE users SET display_name = ?, locale = ?, time_zone = ?, updated_at = ? "
+               "WHERE id = ? AND tenant_id = ?",
+               {u.display_name, u.locale, u.time_zone, now, self.user_id, self.tenant_id}));
     RH_TRY(jobs::append_event(c, {"user.updated", u.tenant_id, u.id, user_event_payload(u)}, now));
     return u;
   });
@@ -155,8 +155,7 @@ Result<std::vector<User>> UserStore::list(const TenantScope& staff, const UserFi
   if (!f.role.empty() && !parse_role(f.role))
     return Error(Errc::invalid_argument, "role",
                  "must be one of user, support, tenant_admin, platform_admin");
-  if (!f.status.empty() && f.status != "pending" && f.status != "active" &&
-      f.status != "suspended")
+  if (!f.status.empty() && f.status != "pending" && f.status != "active" && f.status != "suspended")
     return Error(Errc::invalid_argument, "status", "must be one of pending, active, suspended");
   return db_.read<std::vector<User>>([&](Connection& c) -> Result<std::vector<User>> {
     std::string sql = fmt::format("SELECT {} FROM users WHERE id > ?", kUserCols);
@@ -219,13 +218,14 @@ Result<User> UserStore::update_by_staff(const TenantScope& staff, Role actor_rol
       u.status = *p.status == "active" && !u.email_verified ? "pending" : *p.status;
     }
     u.updated_at = now;
-    RH_TRY(c.exec("UPDATE users SET display_name = ?, role = ?, status = ?, updated_at = ? "
-                  "WHERE id = ? AND tenant_id = ?",
-                  {u.display_name, std::string(role_name(u.role)), u.status, now, u.id,
-                   u.tenant_id}));
+    RH_TRY(
+        c.exec("UPDATE users SET display_name = ?, role = ?, status = ?, updated_at = ? "
+               "WHERE id = ? AND tenant_id = ?",
+               {u.display_name, std::string(role_name(u.role)), u.status, now, u.id, u.tenant_id}));
     if (suspending) RH_TRY(revoke_all_credentials(c, u.id, now, "suspended"));
     RH_TRY(jobs::append_event(
-        c, {suspending ? "user.suspended" : "user.updated", u.tenant_id, u.id, user_event_payload(u)},
+        c,
+        {suspending ? "user.suspended" : "user.updated", u.tenant_id, u.id, user_event_payload(u)},
         now));
     return u;
   });

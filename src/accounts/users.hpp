@@ -82,7 +82,7 @@ class UserStore {
 extern const char* const kUserCols;
 User user_from_row(const storage::Row& r);
 // Revokes every session and API key of a user (suspension, password reset).
-Status revoke_all_credentials(storage::Connection& c, const std::string& user_id,
-                              std::int64_t now, const std::string& reason);
+Status revoke_all_credentials(storage::Connection& c, const std::string& user_id, std::int64_t now,
+                              const std::string& reason);
 
 }  // namespace rh::accounts

@@ -148,8 +148,8 @@ awaitable<Response> signup(ApiDeps& d, RequestContext& ctx) {
   if (f.error) co_return std::move(*f.error);
   auto email = accounts::normalise_email(f["email"]);
   if (!email) co_return problem_from_error(email.error(), ctx.request_id);
-  if (auto st = accounts::check_new_password(f["password"], *email,
-                                             d.auth.options().password_min_length);
+  if (auto st =
+          accounts::check_new_password(f["password"], *email, d.auth.options().password_min_length);
       !st)
     co_return problem_from_error(st.error(), ctx.request_id);
   if (f["display_name"].size() > 100)
@@ -159,9 +159,8 @@ awaitable<Response> signup(ApiDeps& d, RequestContext& ctx) {
   auto hash = co_await hash_password(d, f["password"]);
   if (!hash) co_return problem_from_error(hash.error(), ctx.request_id);
   std::string base = link_base(d, ctx, *tenant);
-  auto st = co_await offload(d.pool, [&] {
-    return d.auth.signup(tenant->id, *email, *hash, f["display_name"], base);
-  });
+  auto st = co_await offload(
+      d.pool, [&] { return d.auth.signup(tenant->id, *email, *hash, f["display_name"], base); });
   if (!st) co_return problem_from_error(st.error(), ctx.request_id);
   co_return accepted("check your email for a link to confirm your address");
 }
@@ -186,6 +185,13 @@ awaitable<Response> resend_verification(ApiDeps& d, RequestContext& ctx) {
   co_return accepted("if the address has an unconfirmed account, a new link is on its way");
 }
 
+void count_login(ApiDeps& d, std::string_view outcome) {
+  d.metrics
+      .counter("ringhouse_auth_logins_total", "Sign-in attempts by outcome",
+               {{"outcome", std::string(outcome)}})
+      .inc();
+}
+
 awaitable<Response> login(ApiDeps& d, RequestContext& ctx) {
   auto f = read_fields(ctx, {"email", "password"}, {"totp_code"});
   if (f.error) co_return std::move(*f.error);
@@ -197,13 +203,27 @@ awaitable<Response> login(ApiDeps& d, RequestContext& ctx) {
   in.password = f["password"];
   if (f.has("totp_code")) in.totp_code = f["totp_code"];
   in.client = client_of(d, ctx);
+  auto failed = [&](const Error& e) {
+    count_login(d, e.reason.empty() ? errc_name(e.code) : e.reason);
+    return problem_from_error(e, ctx.request_id);
+  };
   auto cand = co_await offload(
       d.pool, [&] { return d.auth.begin_login(in.tenant_id, in.email, in.client.ip); });
-  if (!cand) co_return problem_from_error(cand.error(), ctx.request_id);
+  if (!cand) co_return failed(cand.error());
   auto ok = co_await check_password(d, *cand, in.password);
-  if (!ok) co_return problem_from_error(ok.error(), ctx.request_id);
+  if (!ok) co_return failed(ok.error());
   auto tokens = co_await offload(d.pool, [&] { return d.auth.finish_login(*cand, *ok, in); });
-  if (!tokens) co_return problem_from_error(tokens.error(), ctx.request_id);
+  if (!tokens) co_return failed(tokens.error());
+  count_login(d, "success");
+  if (d.auth.hasher().needs_rehash(cand->password_hash)) {
+    // The parameters were raised since this hash was made.
+    auto fresh = co_await hash_password(d, in.password);
+    if (fresh) {
+      auto st = co_await offload(
+          d.pool, [&] { return d.auth.upgrade_hash(cand->user->id, cand->password_hash, *fresh); });
+      (void)st;
+    }
+  }
   json::object body = tokens_json(*tokens);
   body["user"] = user_json(*cand->user);
   co_return no_store(json_response(200, body));
@@ -259,8 +279,8 @@ awaitable<Response> bootstrap(ApiDeps& d, RequestContext& ctx) {
   if (f.error) co_return std::move(*f.error);
   auto email = accounts::normalise_email(f["email"]);
   if (!email) co_return problem_from_error(email.error(), ctx.request_id);
-  if (auto st = accounts::check_new_password(f["password"], *email,
-                                             d.auth.options().password_min_length);
+  if (auto st =
+          accounts::check_new_password(f["password"], *email, d.auth.options().password_min_length);
       !st)
     co_return problem_from_error(st.error(), ctx.request_id);
   auto tenant = co_await request_tenant(d, ctx);
@@ -303,8 +323,7 @@ awaitable<Response> change_password(ApiDeps& d, RequestContext& ctx) {
   auto cand = co_await offload(d.pool, [&] { return d.auth.password_of(self); });
   if (!cand) co_return problem_from_error(cand.error(), ctx.request_id);
   if (auto st = accounts::check_new_password(f["new_password"], cand->email,
-                                             d.auth.options().password_min_length,
-                                             "new_password");
+                                             d.auth.options().password_min_length, "new_password");
       !st)
     co_return problem_from_error(st.error(), ctx.request_id);
   auto ok = co_await check_password(d, *cand, f["current_password"]);

@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <functional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "core/async.hpp"
 #include "core/clock.hpp"
@@ -44,7 +44,7 @@ struct ApiDeps {
   std::string operator_token_hash;  // sha256 of the operator token
   std::function<bool()> draining;
   std::string version;
-  std::string public_url;                     // base of links when nothing better is known
+  std::string public_url;                    // base of links when nothing better is known
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
   const http::Router* router = nullptr;      // for the route listing
   std::atomic<int> hashes_waiting{0};        // backlog of the hashing pool

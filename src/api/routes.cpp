@@ -2,8 +2,8 @@
 
 #include <boost/json.hpp>
 
-#include "accounts/tenants.hpp"
 #include "accounts/auth.hpp"
+#include "accounts/tenants.hpp"
 #include "api/api.hpp"
 #include "api/handlers.hpp"
 #include "api/json_views.hpp"
@@ -60,11 +60,13 @@ awaitable<std::optional<Response>> authorize(ApiDeps& d, RequestContext& ctx) {
   std::string_view bearer = bearer_of(ctx);
   if (bearer.empty())
     co_return challenge("unauthorized", "send a token as Authorization: Bearer <token>");
-  if (bearer.size() > 4096) co_return challenge("invalid_token", "the token is not valid", "invalid_token");
+  if (bearer.size() > 4096)
+    co_return challenge("invalid_token", "the token is not valid", "invalid_token");
   bool is_operator = !d.operator_token_hash.empty() &&
                      crypto::constant_time_equal(crypto::sha256(bearer), d.operator_token_hash);
   if (policy.access == http::Access::internal) {
-    if (!is_operator) co_return challenge("invalid_token", "the token is not valid", "invalid_token");
+    if (!is_operator)
+      co_return challenge("invalid_token", "the token is not valid", "invalid_token");
     co_return std::nullopt;
   }
   Principal p;

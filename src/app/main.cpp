@@ -15,14 +15,14 @@
 #include "accounts/auth.hpp"
 #include "accounts/settings.hpp"
 #include "accounts/tenants.hpp"
-#include "jobs/job_queue.hpp"
-#include "jobs/settings.hpp"
 #include "api/json_views.hpp"
 #include "app/cli.hpp"
 #include "app/platform.hpp"
 #include "app/supervisor.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "jobs/job_queue.hpp"
+#include "jobs/settings.hpp"
 #include "storage/migrations.hpp"
 #include "storage/settings.hpp"
 
@@ -127,18 +127,18 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
                "Press Ctrl-C to stop.\n",
                url, data.string(), db, secrets.operator_token_path,
                secrets.operator_token_created ? "  (new)" : "",
-               bootstrap ? fmt::format(
-                               "  First admin     no platform admin yet: create one with this "
-                               "one-time token\n"
-                               "                  (valid 7 days, replaced at the next start):\n\n"
-                               "    curl -X POST {0}/v1/auth/bootstrap -H 'Content-Type: "
-                               "application/json' \\\n"
-                               "      -d '{{\"token\":\"{1}\",\"email\":\"you@example.com\","
-                               "\"password\":\"...\"}}'\n\n"
-                               "                  then sign in and turn on two-step "
-                               "verification (POST /v1/me/totp).\n\n",
-                               url, *bootstrap)
-                         : std::string())
+               bootstrap
+                   ? fmt::format("  First admin     no platform admin yet: create one with this "
+                                 "one-time token\n"
+                                 "                  (valid 7 days, replaced at the next start):\n\n"
+                                 "    curl -X POST {0}/v1/auth/bootstrap -H 'Content-Type: "
+                                 "application/json' \\\n"
+                                 "      -d '{{\"token\":\"{1}\",\"email\":\"you@example.com\","
+                                 "\"password\":\"...\"}}'\n\n"
+                                 "                  then sign in and turn on two-step "
+                                 "verification (POST /v1/me/totp).\n\n",
+                                 url, *bootstrap)
+                   : std::string())
         << std::flush;
     return true;
   });
@@ -177,8 +177,7 @@ std::string new_password(const app::CommandLine& cl, bool& generated) {
   return pw;
 }
 
-int cmd_admin_user(const std::string& sub, const app::CommandLine& cl,
-                   const config::Config& cfg) {
+int cmd_admin_user(const std::string& sub, const app::CommandLine& cl, const config::Config& cfg) {
   auto secrets = app::prepare_data_dir(cfg);
   auto db = app::open_and_migrate(cfg, false);
   SystemClock clock;
@@ -230,8 +229,7 @@ int cmd_admin_user(const std::string& sub, const app::CommandLine& cl,
   std::string pw = new_password(cl, generated);
   auto norm = accounts::normalise_email(*email);
   if (!norm) return fail(norm.error());
-  if (auto st = accounts::check_new_password(pw, *norm, auth.options().password_min_length);
-      !st)
+  if (auto st = accounts::check_new_password(pw, *norm, auth.options().password_min_length); !st)
     return fail(st.error());
   auto hash = auth.hash_password(pw);
   if (!hash) return fail(hash.error());
@@ -294,9 +292,8 @@ int cmd_admin(const app::CommandLine& cl, const config::Config& cfg) {
 int main(int argc, char** argv) {
   try {
     crypto::init();
-    auto cl =
-        app::parse_command_line(argc, argv,
-                                {"defaults", "markdown", "show", "status", "help", "password-stdin"});
+    auto cl = app::parse_command_line(
+        argc, argv, {"defaults", "markdown", "show", "status", "help", "password-stdin"});
     std::string cmd = cl.positional.empty() ? "" : cl.positional[0];
     if (cmd.empty() || cmd == "help" || cl.has_flag("help")) {
       std::cout << kUsage;

@@ -15,8 +15,8 @@
 #include "accounts/auth.hpp"
 #include "accounts/mail.hpp"
 #include "accounts/settings.hpp"
-#include "accounts/users.hpp"
 #include "accounts/tenants.hpp"
+#include "accounts/users.hpp"
 #include "api/api.hpp"
 #include "core/async.hpp"
 #include "core/crypto.hpp"
@@ -229,6 +229,9 @@ int serve(const config::Config& cfg) {
   accounts::UserStore users(*db, clock);
   accounts::AuthService auth(*db, queue, clock, auth_options(cfg, secrets));
   accounts::register_mail_jobs(worker, clock, accounts::mail_options(cfg));
+  accounts::register_auth_jobs(worker, clock, cfg.integer("mail.retention_days") * 86400);
+  if (auto st = accounts::schedule_auth_jobs(queue); !st)
+    throw std::runtime_error("cannot schedule accounts jobs: " + st.error().message);
 
   jobs::EventDispatcher dispatcher(*db, clock, metrics, jobs::dispatcher_options(cfg));
   dispatcher.add_consumer(std::make_shared<EventLog>());

@@ -44,7 +44,7 @@ struct Principal {
   std::string session_id;  // for sessions
   std::string api_key_id;  // for API keys
   Role role = Role::user;
-  bool mfa = false;  // the session passed a second factor
+  bool mfa = false;                 // the session passed a second factor
   std::vector<std::string> scopes;  // API keys only
 
   // Staff roles count only in sessions that passed TOTP; without it a staff

@@ -28,7 +28,7 @@ const char* errc_name(Errc c);
 struct Error {
   Errc code = Errc::internal;
   std::string message;
-  std::string field;  // the input field at fault, when there is one ("branding.primary_color")
+  std::string field;   // the input field at fault, when there is one ("branding.primary_color")
   std::string reason;  // a machine-readable problem code overriding the default ("totp_required")
   std::int64_t retry_after_s = 0;  // too_many/unavailable: when to try again
 

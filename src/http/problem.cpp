@@ -42,8 +42,7 @@ Response problem_for(const Error& e, const std::string& request_id) {
   };
   switch (e.code) {
     case Errc::invalid_argument:
-      return problem(422, code("validation_failed"), "The request is not valid", e.message,
-                     fields);
+      return problem(422, code("validation_failed"), "The request is not valid", e.message, fields);
     case Errc::not_found:
       return problem(404, code("not_found"), "Not found", e.message);
     case Errc::conflict:
@@ -60,10 +59,10 @@ Response problem_for(const Error& e, const std::string& request_id) {
     case Errc::too_many:
       return problem(429, code("rate_limited"), "Too many requests", e.message);
     case Errc::unavailable:
-      return problem(503, code("unavailable"), "Service temporarily unavailable",
-                     // A dependency's message may name hosts: only ours are shown.
-                     e.reason.empty() ? "a dependency is unavailable; try again shortly"
-                                      : e.message);
+      return problem(
+          503, code("unavailable"), "Service temporarily unavailable",
+          // A dependency's message may name hosts: only ours are shown.
+          e.reason.empty() ? "a dependency is unavailable; try again shortly" : e.message);
     case Errc::timeout:
       return problem(504, code("timeout"), "Timed out", e.message);
     case Errc::internal:

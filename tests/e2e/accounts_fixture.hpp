@@ -63,7 +63,8 @@ inline std::optional<std::string> mailed_token(std::uint16_t port, const std::st
 }
 
 inline HttpResponse login(std::uint16_t port, const std::string& email, const std::string& password,
-                          const std::string& totp_code = "", const std::string& host = "localhost") {
+                          const std::string& totp_code = "",
+                          const std::string& host = "localhost") {
   boost::json::object b{{"email", email}, {"password", password}};
   if (!totp_code.empty()) b["totp_code"] = totp_code;
   return call(port, "POST", "/v1/auth/login", boost::json::serialize(b), "", host);
@@ -83,9 +84,10 @@ inline Account signed_up_user(std::uint16_t port, const std::string& op_token,
   Account a;
   a.email = email;
   a.password = "a long enough password " + email;
-  auto s = call(port, "POST", "/v1/auth/signup",
-                boost::json::serialize(boost::json::object{{"email", email}, {"password", a.password}}),
-                "", host);
+  auto s =
+      call(port, "POST", "/v1/auth/signup",
+           boost::json::serialize(boost::json::object{{"email", email}, {"password", a.password}}),
+           "", host);
   EXPECT_EQ(s.status, 202) << s.body;
   auto token = mailed_token(port, op_token, email, "verify_email");
   EXPECT_TRUE(token) << "no verification email for " << email;

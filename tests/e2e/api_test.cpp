@@ -1,9 +1,12 @@
 // The API over HTTP on both drivers: branding by Host, tenants with their
 // events (and no event when the change rolls back), operator auth, the
 // OpenAPI document covering every route, health and metrics.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <functional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "e2e/e2e_fixture.hpp"
 
@@ -162,6 +165,9 @@ TEST_P(Api, OpenApiDocumentsEveryRoute) {
   auto spec = doc.json();
   EXPECT_EQ(str(spec, "openapi"), "3.1.0");
   const auto& paths = spec.at("paths").as_object();
+  const auto& schemes = spec.at("components").at("securitySchemes").as_object();
+  for (const char* s : {"accessToken", "apiKey", "operatorToken"})
+    EXPECT_TRUE(schemes.contains(s)) << "securitySchemes lacks " << s;
   auto routes = http_get(p->port(), "/v1/admin/routes", p->operator_token()).json();
   std::set<std::string> served;
   for (const auto& r : routes.at("data").as_array()) {
@@ -173,10 +179,72 @@ TEST_P(Api, OpenApiDocumentsEveryRoute) {
     const auto& item = paths.at(path).as_object();
     ASSERT_TRUE(item.contains(method))
         << "method missing from api/openapi.json: " << method << " " << path;
-    // The document's security matches who may call the route.
+    // The document's security matches who may call the route, exactly:
+    //   anonymous                    []
+    //   user                         accessToken
+    //   user or API key with S       accessToken, apiKey [S]
+    //   staff: R                     accessToken, operatorToken; x-ringhouse-role R
+    //   internal                     operatorToken
     const auto& op = item.at(method).as_object();
-    bool open = op.contains("security") && op.at("security").as_array().empty();
-    EXPECT_EQ(open, str(r, "access") == "anonymous") << method << " " << path;
+    const std::string where = method + " " + path;
+    std::string access = str(r, "access");
+    std::vector<std::string> want;  // one "scheme[scopes]" per requirement, sorted
+    std::string role;               // staff routes only
+    const std::string kScoped = "user or API key with ";
+    const std::string kStaff = "staff: ";
+    if (access == "anonymous") {
+    } else if (access == "user") {
+      want = {"accessToken[]"};
+    } else if (access.rfind(kScoped, 0) == 0) {
+      want = {"accessToken[]", "apiKey[" + access.substr(kScoped.size()) + "]"};
+    } else if (access.rfind(kStaff, 0) == 0) {
+      want = {"accessToken[]", "operatorToken[]"};
+      role = access.substr(kStaff.size());
+    } else if (access == "internal") {
+      want = {"operatorToken[]"};
+    } else {
+      ADD_FAILURE() << "unknown access \"" << access << "\" for " << where;
+      continue;
+    }
+    ASSERT_TRUE(op.contains("security") && op.at("security").is_array())
+        << where << ": the operation must state its security";
+    std::vector<std::string> got;
+    for (const auto& req : op.at("security").as_array()) {
+      ASSERT_TRUE(req.is_object()) << where;
+      std::string one;
+      for (const auto& [scheme, scopes] : req.as_object()) {
+        ASSERT_TRUE(schemes.contains(scheme))
+            << where << ": unknown security scheme " << std::string(scheme);
+        if (!one.empty()) one += " AND ";
+        one += std::string(scheme) + "[";
+        bool first = true;
+        for (const auto& s : scopes.as_array()) {
+          if (!first) one += ",";
+          one += std::string(s.as_string());
+          first = false;
+        }
+        one += "]";
+      }
+      got.push_back(one);
+    }
+    std::sort(got.begin(), got.end());
+    std::sort(want.begin(), want.end());
+    auto joined = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const auto& s : v) out += (out.empty() ? "" : " OR ") + s;
+      return out.empty() ? std::string("(none)") : out;
+    };
+    EXPECT_EQ(joined(got), joined(want)) << where << " (access: " << access << ")";
+    if (!role.empty()) {
+      const auto* declared = op.if_contains("x-ringhouse-role");
+      EXPECT_TRUE(declared && declared->is_string())
+          << where << ": a staff route needs x-ringhouse-role";
+      if (declared && declared->is_string()) {
+        EXPECT_EQ(std::string(declared->as_string()), role) << where;
+      }
+    } else {
+      EXPECT_FALSE(op.contains("x-ringhouse-role")) << where << " is not a staff route";
+    }
   }
   // Every $ref points at something in the document.
   std::function<void(const json::value&)> check_refs = [&](const json::value& v) {

@@ -65,8 +65,9 @@ TEST_P(Auth, SignupVerifyLoginRefreshReuseLogout) {
   auto p = start();
   std::string op = p->operator_token();
   std::string pw = "correct horse battery staple";
-  auto s = call(p->port(), "POST", "/v1/auth/signup",
-                body({{"email", "Alice@Example.COM"}, {"password", pw}, {"display_name", "Alice"}}));
+  auto s =
+      call(p->port(), "POST", "/v1/auth/signup",
+           body({{"email", "Alice@Example.COM"}, {"password", pw}, {"display_name", "Alice"}}));
   ASSERT_EQ(s.status, 202) << s.body;
 
   // Not before the email is confirmed.
@@ -125,9 +126,9 @@ TEST_P(Auth, SignupVerifyLoginRefreshReuseLogout) {
   auto gone = call(p->port(), "GET", "/v1/me", "", c.access_token);
   EXPECT_EQ(gone.status, 401);
   EXPECT_NE(gone.header("www-authenticate").find("invalid_token"), std::string::npos);
-  EXPECT_EQ(
-      call(p->port(), "POST", "/v1/auth/refresh", body({{"refresh_token", c.refresh_token}})).status,
-      401);
+  EXPECT_EQ(call(p->port(), "POST", "/v1/auth/refresh", body({{"refresh_token", c.refresh_token}}))
+                .status,
+            401);
 
   // Signing up again with the same address changes nothing and mails the owner.
   auto dup = call(p->port(), "POST", "/v1/auth/signup",
@@ -207,9 +208,10 @@ TEST_P(Auth, PasswordReset) {
   Account one, two;
   take_tokens(one, s1);
   take_tokens(two, s2);
-  auto wrong = call(p->port(), "POST", "/v1/me/password",
-                    body({{"current_password", "not it at all"}, {"new_password", "third password 333"}}),
-                    one.access_token);
+  auto wrong =
+      call(p->port(), "POST", "/v1/me/password",
+           body({{"current_password", "not it at all"}, {"new_password", "third password 333"}}),
+           one.access_token);
   EXPECT_EQ(wrong.status, 422) << wrong.body;
   auto changed = call(p->port(), "POST", "/v1/me/password",
                       body({{"current_password", fresh}, {"new_password", "third password 333"}}),
@@ -300,7 +302,8 @@ TEST_P(Auth, StaffNeedTotp) {
   EXPECT_EQ(allowed.status, 200) << "the enrolling session passed TOTP: " << allowed.body;
   auto l2 = login(p->port(), a.email, a.password, totp_now(a.totp_key, 1));
   ASSERT_EQ(l2.status, 200) << l2.body;
-  auto list = call(p->port(), "GET", "/v1/admin/users?q=admin", "", jstr(l2.json(), "access_token"));
+  auto list =
+      call(p->port(), "GET", "/v1/admin/users?q=admin", "", jstr(l2.json(), "access_token"));
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(list.json().at("data").as_array().size(), 1u) << list.body;
   // A tenant admin is not a platform admin.
@@ -319,8 +322,8 @@ TEST_P(Auth, ApiKeysWithScopes) {
   auto bad_scope = call(p->port(), "POST", "/v1/api-keys",
                         R"({"name":"ci","scopes":["numbers:everything"]})", a.access_token);
   EXPECT_EQ(bad_scope.status, 422) << bad_scope.body;
-  auto created = call(p->port(), "POST", "/v1/api-keys", R"({"name":"reader","scopes":["me:read"]})",
-                      a.access_token);
+  auto created = call(p->port(), "POST", "/v1/api-keys",
+                      R"({"name":"reader","scopes":["me:read"]})", a.access_token);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string key = jstr(created.json(), "key");
   std::string id = jstr(created.json(), "id");
@@ -410,21 +413,21 @@ TEST_P(Auth, ForgedAccessTokensAreRefused) {
   // Tampered: another user's id in the payload, signature unchanged.
   auto other = claims;
   other["sub"] = "usr_someoneelse";
-  std::string tampered = parts[0] + "." + crypto::base64url_encode(json::serialize(other)) + "." +
-                         parts[2];
+  std::string tampered =
+      parts[0] + "." + crypto::base64url_encode(json::serialize(other)) + "." + parts[2];
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", tampered).status, 401) << "tampered";
 
   // alg none, with and without a signature.
   std::string none_header = crypto::base64url_encode(R"({"alg":"none","typ":"at+jwt"})");
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", none_header + "." + parts[1] + ".").status, 401);
-  EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", none_header + "." + parts[1] + "." + parts[2])
-                .status,
-            401);
+  EXPECT_EQ(
+      call(p->port(), "GET", "/v1/me", "", none_header + "." + parts[1] + "." + parts[2]).status,
+      401);
   // HS256 "signed" with the public nothing: RS256 header confusion.
   std::string rs_header = crypto::base64url_encode(R"({"alg":"RS256","typ":"at+jwt"})");
-  EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", rs_header + "." + parts[1] + "." + parts[2])
-                .status,
-            401);
+  EXPECT_EQ(
+      call(p->port(), "GET", "/v1/me", "", rs_header + "." + parts[1] + "." + parts[2]).status,
+      401);
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", a.access_token).status, 200);
 }
 
@@ -438,14 +441,15 @@ TEST_P(Auth, SuspendedUsersTokensStopWorking) {
   std::string api_key = jstr(key.json(), "key");
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", api_key).status, 200);
 
-  auto s = http_json(p->port(), "PATCH", "/v1/admin/users/" + a.id, R"({"status":"suspended"})", op);
+  auto s =
+      http_json(p->port(), "PATCH", "/v1/admin/users/" + a.id, R"({"status":"suspended"})", op);
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_EQ(jstr(s.json(), "status"), "suspended");
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", a.access_token).status, 401);
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", api_key).status, 401);
-  EXPECT_EQ(
-      call(p->port(), "POST", "/v1/auth/refresh", body({{"refresh_token", a.refresh_token}})).status,
-      401);
+  EXPECT_EQ(call(p->port(), "POST", "/v1/auth/refresh", body({{"refresh_token", a.refresh_token}}))
+                .status,
+            401);
   auto l = login(p->port(), a.email, a.password);
   EXPECT_EQ(l.status, 403) << l.body;
   EXPECT_EQ(code_of(l), "account_suspended");
@@ -453,7 +457,8 @@ TEST_P(Auth, SuspendedUsersTokensStopWorking) {
   EXPECT_EQ(ev.json().at("data").as_array().size(), 1u);
 
   // Reactivated: a fresh sign-in works; the old credentials stay revoked.
-  auto back = http_json(p->port(), "PATCH", "/v1/admin/users/" + a.id, R"({"status":"active"})", op);
+  auto back =
+      http_json(p->port(), "PATCH", "/v1/admin/users/" + a.id, R"({"status":"active"})", op);
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(login(p->port(), a.email, a.password).status, 200);
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", api_key).status, 401);
@@ -487,7 +492,8 @@ TEST_P(Auth, SessionsListAndRevoke) {
   EXPECT_EQ(jstr(patched.json(), "time_zone"), "Europe/Paris");
   auto bad = call(p->port(), "PATCH", "/v1/me", R"({"role":"platform_admin"})", a.access_token);
   EXPECT_EQ(bad.status, 422) << "no self-promotion: " << bad.body;
-  auto bad_tz = call(p->port(), "PATCH", "/v1/me", R"({"time_zone":"Mars/../etc"})", a.access_token);
+  auto bad_tz =
+      call(p->port(), "PATCH", "/v1/me", R"({"time_zone":"Mars/../etc"})", a.access_token);
   EXPECT_EQ(bad_tz.status, 422) << bad_tz.body;
 }
 
@@ -501,12 +507,12 @@ TEST_P(Auth, CliAndBootstrapOfTheFirstAdmin) {
       << up->log();
   std::smatch m;
   std::string log = up->log();
-  ASSERT_TRUE(std::regex_search(log, m, std::regex("\"token\":\"(rhb_[A-Za-z0-9_-]+)\"")))
-      << log;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("\"token\":\"(rhb_[A-Za-z0-9_-]+)\""))) << log;
   std::string token = m[1].str();
   std::string pw = "the first admin's password";
-  auto wrong = call(up->port(), "POST", "/v1/auth/bootstrap",
-                    body({{"token", "rhb_wrong"}, {"email", "root@example.com"}, {"password", pw}}));
+  auto wrong =
+      call(up->port(), "POST", "/v1/auth/bootstrap",
+           body({{"token", "rhb_wrong"}, {"email", "root@example.com"}, {"password", pw}}));
   EXPECT_EQ(wrong.status, 422) << wrong.body;
   auto ok = call(up->port(), "POST", "/v1/auth/bootstrap",
                  body({{"token", token}, {"email", "root@example.com"}, {"password", pw}}));
