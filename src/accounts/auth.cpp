@@ -179,6 +179,7 @@ ApiKey key_from_row(const Row& r) {
 }
 
 constexpr std::string_view kKeyPrefix = "rhk_";
+constexpr std::int64_t kMailCooldownMs = 60'000;
 
 Status emit(Connection& c, const jobs::NewEvent& e, std::int64_t now) {
   RH_TRY(jobs::append_event(c, e, now));
@@ -448,6 +449,12 @@ Result<MailedToken> AuthService::mail_token(Connection& c, const User& u,
                                             const std::string& purpose, std::int64_t ttl_s,
                                             const std::string& link_base) {
   std::int64_t now = clock_.now_ms();
+  // At most one link a minute per user and purpose, so that nobody can flood
+  // an inbox through the sign-up or reset forms.
+  RH_ASSIGN(auto last, c.query_one("SELECT COALESCE(MAX(created_at), 0) AS n FROM user_tokens "
+                                   "WHERE user_id = ? AND purpose = ?",
+                                   {u.id, purpose}));
+  if (now - last.integer("n") < kMailCooldownMs) return MailedToken{u, ""};
   // One live token per purpose: a new link supersedes the previous one.
   RH_TRY(
       c.exec("UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND "
@@ -520,6 +527,11 @@ Status AuthService::signup(const std::string& tenant_id, const std::string& emai
         RH_TRY(mail_token(c, *existing, "verify_email", o_.verify_ttl_s, link_base));
         return {};
       }
+      // One notice an hour is enough.
+      RH_ASSIGN(auto recent, c.query_one("SELECT COUNT(*) AS n FROM emails WHERE to_address = ? "
+                                         "AND kind = 'signup_existing' AND created_at > ?",
+                                         {email, now - 3600LL * 1000}));
+      if (recent.integer("n") > 0) return {};
       RH_ASSIGN(std::string brand, tenant_name(c, tenant_id));
       Email e;
       e.tenant_id = tenant_id;

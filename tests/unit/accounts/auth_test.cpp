@@ -146,6 +146,23 @@ TEST_P(AuthServiceTest, MailedLinksExpireAndWorkOnce) {
   EXPECT_FALSE(auth_->verify_email(*second));
 }
 
+TEST_P(AuthServiceTest, ResetLinksAreRateLimitedPerUser) {
+  make_user("r@example.com");
+  auto count = [&] {
+    return scalar("SELECT COUNT(*) AS n FROM emails WHERE kind = 'password_reset'");
+  };
+  ASSERT_TRUE(auth_->request_password_reset(tenant_, "r@example.com", "http://x"));
+  ASSERT_TRUE(auth_->request_password_reset(tenant_, "R@example.com", "http://x"));
+  EXPECT_EQ(count(), 1) << "a second request within a minute sends nothing";
+  clock_.advance_ms(61'000);
+  ASSERT_TRUE(auth_->request_password_reset(tenant_, "r@example.com", "http://x"));
+  EXPECT_EQ(count(), 2);
+  // Unknown and malformed addresses are silent.
+  EXPECT_TRUE(auth_->request_password_reset(tenant_, "nobody@example.com", "http://x"));
+  EXPECT_TRUE(auth_->request_password_reset(tenant_, "not an address", "http://x"));
+  EXPECT_EQ(count(), 2);
+}
+
 TEST_P(AuthServiceTest, PerUserCallsAreScoped) {
   User mine = make_user("d@example.com");
   User theirs = make_user("d@example.com", other_tenant_);
