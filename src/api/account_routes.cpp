@@ -51,11 +51,20 @@ std::string link_base(const ApiDeps& d, const RequestContext& ctx, const account
   const std::string& configured = d.auth.options().app_url;
   if (!configured.empty()) return configured;
   if (!t.hostnames.empty()) {
-    std::string host(ctx.header("Host"));
+    // Rebuilt from the matched hostname and a numeric port only: the raw
+    // header could carry "host:1@evil.example/".
     const std::string& h = t.hostnames.front();
+    std::string_view raw = ctx.header("Host");
+    std::string port;
+    if (auto colon = raw.rfind(':'); colon != std::string_view::npos && raw.back() != ']') {
+      auto digits = raw.substr(colon + 1);
+      if (!digits.empty() && digits.size() <= 5 &&
+          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        port = ":" + std::string(digits);
+    }
     bool local = h == "localhost" || h == "127.0.0.1" || h.ends_with(".localhost");
     std::string scheme = d.public_url.rfind("https:", 0) == 0 || !local ? "https" : "http";
-    return scheme + "://" + host;
+    return scheme + "://" + h + port;
   }
   return d.public_url;
 }

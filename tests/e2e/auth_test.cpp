@@ -169,6 +169,23 @@ TEST_P(Auth, BadInputGetsClearErrors) {
   EXPECT_EQ(code_of(op), "user_required");
 }
 
+TEST_P(Auth, LinksInEmailsIgnoreForgedHosts) {
+  auto p = start();
+  std::string op = p->operator_token();
+  for (std::string host :
+       {"localhost:1@evil.example", "evil.example", "localhost:80/x.evil.example"}) {
+    std::string email = "m" + std::to_string(host.size()) + "@example.com";
+    auto s = call(p->port(), "POST", "/v1/auth/signup",
+                  body({{"email", email}, {"password", "a long enough password"}}), "", host);
+    ASSERT_EQ(s.status, 202) << host << ": " << s.body;
+    ASSERT_TRUE(mailed_token(p->port(), op, email, "verify_email"));
+    auto mail = http_get(p->port(), "/v1/admin/emails?to=" + email, op);
+    std::string text = jstr(mail.json().at("data").as_array().at(0), "text");
+    EXPECT_EQ(text.find("evil"), std::string::npos) << host << ":\n" << text;
+    EXPECT_NE(text.find("http://localhost"), std::string::npos) << text;
+  }
+}
+
 TEST_P(Auth, PasswordReset) {
   auto p = start();
   std::string op = p->operator_token();
