@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# HTTP benchmark of ringhouse's JSON endpoint GET /v1/branding (one tenant
-# row read from the database per request), on SQLite and on MariaDB, against
-# an nginx ceiling that returns the same body. See bench/README.md.
+# HTTP benchmark of two ringhouse JSON endpoints, on SQLite and on MariaDB,
+# each against an nginx ceiling that returns the same body:
+#   branding  GET /v1/branding, anonymous (one tenant row read per request)
+#   me        GET /v1/me with "Authorization: Bearer <access token>" (a user
+#             created with `ringhouse admin create-user`, logged in with
+#             POST /v1/auth/login): the authenticated read of the accounts issue
+# See bench/README.md.
 #
 #   bench/http_bench.sh [--duration 10s] [--connections 64] [--threads 2]
-#                       [--warmup 2s] [--only sqlite,mariadb,nginx]
+#                       [--warmup 2s] [--only sqlite,mariadb,nginx,branding,me]
 #                       [--access-log both|default|off] [--bin PATH] [--no-build]
 #                       [--no-deps] [--keep]
 #
@@ -12,7 +16,10 @@
 #   --connections C   open connections of the maximum-throughput run
 #   --threads T       wrk threads
 #   --warmup W        warm-up (and half-load calibration) run length
-#   --only LIST       comma-separated subset of sqlite, mariadb, nginx
+#   --only LIST       comma-separated targets (sqlite, mariadb, nginx) and/or
+#                     endpoints (branding, me); a kind left out means all of
+#                     it: `--only me` is /v1/me on SQLite, MariaDB and nginx,
+#                     `--only sqlite,nginx` both endpoints on those two
 #   --access-log M    ringhouse runs with the default access log (stdout,
 #                     redirected to a file), with log.access_log=off, or both
 #   --bin PATH        benchmark this ringhouse binary instead of build/release
@@ -29,13 +36,19 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR="$ROOT/bench"
 NGINX=/usr/sbin/nginx
 HOST_HEADER="Host: localhost"   # the default tenant's hostname
-PATH_UNDER_TEST="/v1/branding"
+# Endpoint name -> path.
+declare -A ENDPOINT_PATH=([branding]=/v1/branding [me]=/v1/me)
+ENDPOINT_ORDER=(branding me)
+BENCH_EMAIL="bench@example.com"   # the user created for /v1/me
+# Access tokens live auth.access_token_ttl_s (600 s by default, 3600 at most):
+# ringhouse runs with the maximum, and each /v1/me measurement logs in afresh.
+ACCESS_TTL_S=3600
 
 DURATION=10s
 CONNECTIONS=64
 THREADS=2
 WARMUP=2s
-ONLY="sqlite,mariadb,nginx"
+ONLY="sqlite,mariadb,nginx,branding,me"
 ACCESS_LOG=both
 BIN=""
 BUILD=1
@@ -84,15 +97,38 @@ case "$ACCESS_LOG" in
   *) die "--access-log must be both, default or off, got '$ACCESS_LOG'" ;;
 esac
 WANT_SQLITE=0 WANT_MARIADB=0 WANT_NGINX=0
+declare -A WANT_ENDPOINT=()
 IFS=',' read -r -a only_list <<<"$ONLY"
 for t in "${only_list[@]}"; do
   case "$t" in
     sqlite) WANT_SQLITE=1 ;;
     mariadb) WANT_MARIADB=1 ;;
     nginx) WANT_NGINX=1 ;;
-    *) die "--only takes sqlite, mariadb and/or nginx (comma-separated), got '$t'" ;;
+    branding|me) WANT_ENDPOINT[$t]=1 ;;
+    *) die "--only takes sqlite, mariadb, nginx, branding and/or me (comma-separated), got '$t'" ;;
   esac
 done
+if [ $((WANT_SQLITE + WANT_MARIADB + WANT_NGINX)) -eq 0 ]; then WANT_SQLITE=1 WANT_MARIADB=1 WANT_NGINX=1; fi
+ENDPOINTS=()
+for e in "${ENDPOINT_ORDER[@]}"; do [ -z "${WANT_ENDPOINT[$e]:-}" ] || ENDPOINTS+=("$e"); done
+[ "${#ENDPOINTS[@]}" -gt 0 ] || ENDPOINTS=("${ENDPOINT_ORDER[@]}")
+wants_endpoint() { local e; for e in "${ENDPOINTS[@]}"; do [ "$e" = "$1" ] && return 0; done; return 1; }
+
+# wrk duration syntax -> seconds
+to_seconds() {
+  local v=$1
+  case "$v" in
+    *h) echo $(( ${v%h} * 3600 )) ;;
+    *m) echo $(( ${v%m} * 60 )) ;;
+    *s) echo "${v%s}" ;;
+    *) echo "$v" ;;
+  esac
+}
+# One /v1/me measurement (warm-up, maximum, calibration, half load) must fit
+# in the life of the token it logs in for.
+if wants_endpoint me && [ $(( 2 * $(to_seconds "$DURATION") + 2 * $(to_seconds "$WARMUP") + 60 )) -ge "$ACCESS_TTL_S" ]; then
+  die "--duration $DURATION and --warmup $WARMUP: a /v1/me measurement would outlive its access token (${ACCESS_TTL_S} s)"
+fi
 
 # ------------------------------------------------------- processes, cleanup
 WORK=$(mktemp -d /tmp/ringhouse-bench.XXXXXX)
@@ -198,17 +234,21 @@ BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$BIN")/CMakeCac
 RH_VERSION=$("$BIN" version 2>/dev/null | head -n 1 || echo "?")
 
 # ----------------------------------------------------------------- wrk runs
+BEARER=""   # access token sent by the wrk scripts and curl while non-empty
 # run_wrk OUT_FILE CONNECTIONS DURATION SCRIPT URL [SCRIPT_ARGS...]
 # Runs wrk, keeps its full output in OUT_FILE, fails on socket errors or
 # >= 400 statuses (wrk's own counter), and leaves the BENCH line in $BENCH.
+# With $BEARER set, the scripts (report.lua) add "Authorization: Bearer ..."
+# to every request; the token goes through the environment (BENCH_BEARER_TOKEN),
+# not the command line, so it is in neither `ps` nor the kept output.
 run_wrk() {
   local out=$1 conns=$2 dur=$3 script=$4 url=$5
   shift 5
   local cmd=(wrk -t "$THREADS" -c "$conns" -d "$dur" --latency -H "$HOST_HEADER"
              -s "$BENCH_DIR/wrk/$script" "$url")
   [ $# -eq 0 ] || cmd+=(-- "$@")
-  echo "\$ ${cmd[*]}" >"$out"
-  "${cmd[@]}" >>"$out" 2>&1 || { cat "$out" >&2; die "wrk exited with an error (output: $out)"; }
+  echo "\$ ${BEARER:+BENCH_BEARER_TOKEN=... }${cmd[*]}" >"$out"
+  BENCH_BEARER_TOKEN="$BEARER" "${cmd[@]}" >>"$out" 2>&1 || { cat "$out" >&2; die "wrk exited with an error (output: $out)"; }
   BENCH=$(grep '^BENCH ' "$out" | tail -n 1)
   [ -n "$BENCH" ] || { cat "$out" >&2; die "no result line in wrk output $out"; }
   local errs
@@ -226,20 +266,27 @@ bench_field() {
 
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
-WRK_MAX_CMD="wrk -t $THREADS -c $CONNECTIONS -d $DURATION --latency -H '$HOST_HEADER' -s bench/wrk/report.lua http://127.0.0.1:PORT$PATH_UNDER_TEST"
+WRK_MAX_CMD="wrk -t $THREADS -c $CONNECTIONS -d $DURATION --latency -H '$HOST_HEADER' -s bench/wrk/report.lua http://127.0.0.1:PORT/v1/ENDPOINT"
 
-# measure KEY LABEL PORT PID_FOR_METRICS(or "") KIND(ringhouse|nginx)
+# measure ENDPOINT KEY LABEL PORT KIND(ringhouse|nginx)
 # Warm-up with exact status counting, maximum-throughput run, then a run
-# paced to about half of that maximum. Appends one row to $RESULTS.
+# paced to about half of that maximum. Appends one row to $RESULTS. For
+# ENDPOINT me, $BEARER must hold a valid access token.
 measure() {
-  local key=$1 label=$2 port=$3 kind=$4
-  local url="http://127.0.0.1:$port$PATH_UNDER_TEST"
-  local dir="$WORK/$key"
+  local endpoint=$1 key=$2 label=$3 port=$4 kind=$5
+  local url="http://127.0.0.1:$port${ENDPOINT_PATH[$endpoint]}"
+  local dir="$WORK/$key/$endpoint"
   mkdir -p "$dir"
+  local auth=()
+  if [ "$endpoint" = me ]; then
+    [ -n "$BEARER" ] || die "$label: no access token for ${ENDPOINT_PATH[$endpoint]}"
+    auth=(-H "Authorization: Bearer $BEARER")
+  fi
+  label="$label: GET ${ENDPOINT_PATH[$endpoint]}"
 
   # Sanity: one request, a 200 with a body.
   local code
-  code=$(curl -sS --max-time 5 -H "$HOST_HEADER" -D "$dir/response-headers.txt" -o "$dir/body.json" \
+  code=$(curl -sS --max-time 5 -H "$HOST_HEADER" "${auth[@]}" -D "$dir/response-headers.txt" -o "$dir/body.json" \
     -w '%{http_code}' "$url") || die "$label: GET $url failed"
   [ "$code" = "200" ] || die "$label: GET $url answered $code: $(head -c 300 "$dir/body.json")"
   local wire_bytes
@@ -291,21 +338,29 @@ measure() {
     [ "$non2xx" -eq 0 ] || die "$label: the server answered $non2xx non-2xx responses during the runs (see /metrics)"
   fi
 
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-    "$key" "$label" "$rps" "$p50" "$p99" "$non2xx" "$target" "$half_rps" "$half_p50" "$half_p99" "$wire_bytes" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$endpoint" "$key" "$3" "$rps" "$p50" "$p99" "$non2xx" "$target" "$half_rps" "$half_p50" "$half_p99" "$wire_bytes" \
     >>"$RESULTS"
+  # The first ringhouse response of each endpoint is what nginx will serve.
+  if [ "$kind" = ringhouse ] && [ ! -f "$WORK/ceiling-$endpoint.json" ]; then
+    cp "$dir/response-headers.txt" "$WORK/ceiling-$endpoint.headers"
+    cp "$dir/body.json" "$WORK/ceiling-$endpoint.json"
+  fi
 }
 
 # --------------------------------------------------------------- ringhouse
 RH_PID="" RH_PORT=""
+RH_CONFIG_ARGS=()   # the configuration options of the running ringhouse
 # start_ringhouse KEY ACCESS_LOG(default|off) [EXTRA --set ARGS...]
 start_ringhouse() {
   local key=$1 mode=$2
   shift 2
   local dir="$WORK/$key"
   mkdir -p "$dir"
-  local args=(serve --data-dir "$dir/data" --http-port 0 --set http.address=127.0.0.1 "$@")
-  [ "$mode" = off ] && args+=(--set log.access_log=off)
+  RH_CONFIG_ARGS=(--data-dir "$dir/data" --http-port 0 --set http.address=127.0.0.1
+                  --set "auth.access_token_ttl_s=$ACCESS_TTL_S" "$@")
+  [ "$mode" = off ] && RH_CONFIG_ARGS+=(--set log.access_log=off)
+  local args=(serve "${RH_CONFIG_ARGS[@]}")
   echo "$BIN ${args[*]}" >"$dir/command.txt"
   "$BIN" "${args[@]}" >"$dir/stdout.log" 2>"$dir/stderr.log" </dev/null &
   RH_PID=$!
@@ -329,6 +384,34 @@ PY
     sleep 0.1
   done
   die "ringhouse ($key) did not write $run_file within 60 s (log: $dir/stderr.log)"
+}
+
+BENCH_PASSWORD=""   # of $BENCH_EMAIL in the running ringhouse's database
+# create_bench_user KEY: `ringhouse admin create-user` with the running
+# server's configuration options (same data directory and database), an
+# active, verified user of the default tenant with a random password.
+create_bench_user() {
+  local key=$1 dir="$WORK/$1"
+  BENCH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+  echo "$BIN admin create-user --email $BENCH_EMAIL --password-stdin ${RH_CONFIG_ARGS[*]}" >"$dir/create-user.command.txt"
+  printf '%s\n' "$BENCH_PASSWORD" |
+    "$BIN" admin create-user --email "$BENCH_EMAIL" --password-stdin "${RH_CONFIG_ARGS[@]}" \
+      >"$dir/create-user.json" 2>"$dir/create-user.log" ||
+    { cat "$dir/create-user.log" "$dir/create-user.json" >&2; die "$key: ringhouse admin create-user failed (log: $dir/create-user.log)"; }
+}
+
+# login KEY PORT: POST /v1/auth/login as $BENCH_EMAIL; sets BEARER.
+login() {
+  local key=$1 port=$2 dir="$WORK/$1" code
+  code=$(python3 -c 'import json, sys; print(json.dumps({"email": sys.argv[1], "password": sys.argv[2]}))' \
+           "$BENCH_EMAIL" "$BENCH_PASSWORD" |
+         curl -sS --max-time 30 -H "$HOST_HEADER" -H 'Content-Type: application/json' --data-binary @- \
+           -o "$dir/login.json" -w '%{http_code}' "http://127.0.0.1:$port/v1/auth/login") ||
+    die "$key: POST /v1/auth/login failed"
+  [ "$code" = 200 ] || die "$key: POST /v1/auth/login answered $code: $(head -c 300 "$dir/login.json")"
+  BEARER=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["access_token"])' "$dir/login.json") ||
+    die "$key: no access_token in the login response"
+  rm -f "$dir/login.json"   # tokens: not kept with the logs
 }
 
 MARIADB_URL=""   # of the server, without a database name
@@ -355,6 +438,8 @@ MEM="$WORK/memory.tsv"
 : >"$MEM"
 
 # bench_ringhouse STORAGE(sqlite|mariadb) ACCESS_LOG(default|off)
+# One server per storage and access-log mode; every wanted endpoint is
+# measured on it in turn (/v1/me after creating a user and logging in).
 bench_ringhouse() {
   local storage=$1 mode=$2 key="ringhouse-$1-log-$2" extra=() label
   case "$storage" in
@@ -375,43 +460,82 @@ bench_ringhouse() {
   idle=$(proc_mem "$pid")
   log "$label: pid $pid on 127.0.0.1:$port; idle VmRSS/VmHWM/threads: $idle"
 
-  measure "$key" "$label" "$port" ringhouse
+  local endpoint
+  for endpoint in "${ENDPOINTS[@]}"; do
+    if [ "$endpoint" = me ]; then
+      [ -n "$BENCH_PASSWORD" ] || { log "$label: creating $BENCH_EMAIL (ringhouse admin create-user)"; create_bench_user "$key"; }
+      login "$key" "$port"
+      log "$label: logged in as $BENCH_EMAIL"
+    fi
+    measure "$endpoint" "$key" "$label" "$port" ringhouse
+    [ "$endpoint" != me ] || ME_TOKEN_FOR_NGINX=$BEARER
+    BEARER=""
+  done
+  BENCH_PASSWORD=""
 
   local after
   after=$(proc_mem "$pid")
   log "$label: after load VmRSS/VmHWM/threads: $after"
   # shellcheck disable=SC2086
   printf '%s\t%s\t%s\t%s\n' "$key" "$label" "$(tr ' ' '\t' <<<"$idle")" "$(tr ' ' '\t' <<<"$after")" >>"$MEM"
-  [ -f "$WORK/body.json" ] || cp "$WORK/$key/body.json" "$WORK/body.json"
   stop_started "$pid"
 }
 
 # ------------------------------------------------------------------- nginx
+ME_TOKEN_FOR_NGINX=""   # sent to nginx too, so the requests are the same bytes
 NGINX_PORT=""
 start_nginx() {
-  local dir="$WORK/nginx" body_conf attempt
+  local dir="$WORK/nginx" locations attempt
   mkdir -p "$dir"
-  # The body verbatim inside a single-quoted nginx string: escape \ and ',
-  # and refuse $ (it would be read as a variable).
-  body_conf=$(python3 - "$WORK/body.json" <<'PY'
+  # One location per endpoint: ringhouse's body verbatim inside a
+  # single-quoted nginx string, and ringhouse's response headers, except the
+  # ones nginx writes itself (Date, Server, Connection, Content-Length;
+  # Content-Type becomes default_type). X-Request-Id gets a fixed value of
+  # the same length, so the responses are about the same size on the wire.
+  local specs=() e
+  for e in "${ENDPOINTS[@]}"; do
+    specs+=("${ENDPOINT_PATH[$e]}" "$WORK/ceiling-$e.headers" "$WORK/ceiling-$e.json")
+  done
+  locations=$(python3 - "${specs[@]}" <<'PY'
 import sys
-body = open(sys.argv[1], encoding="utf-8").read()
-if "$" in body:
-    sys.exit("the body contains '$', which nginx would expand")
-print(body.replace("\\", "\\\\").replace("'", "\\'"), end="")
+
+def quoted(s, quote):
+    if "$" in s:
+        sys.exit(f"{s[:60]!r} contains '$', which nginx would expand")
+    return quote + s.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
+
+skip = {"date", "server", "connection", "content-length", "keep-alive", "transfer-encoding"}
+args = sys.argv[1:]
+for path, headers, body in zip(args[0::3], args[1::3], args[2::3]):
+    content_type = "application/json"
+    adds = []
+    with open(headers, encoding="latin-1") as f:
+        for line in f.read().splitlines()[1:]:
+            if not line.strip() or ":" not in line:
+                continue
+            name, value = line.split(":", 1)
+            value = value.strip()
+            if name.lower() in skip:
+                continue
+            if name.lower() == "content-type":
+                content_type = value
+                continue
+            if name.lower() == "x-request-id":
+                value = "0" * len(value)
+            adds.append(f"      add_header {name} {quoted(value, chr(34))};")
+    text = open(body, encoding="utf-8").read()
+    print(f"    location = {path} {{")
+    print(f"      default_type {quoted(content_type, chr(34))};")
+    print("\n".join(adds))
+    print(f"      return 200 {quoted(text, chr(39))};")
+    print("    }")
 PY
-  ) || die "cannot put the ringhouse body into an nginx config"
-  # An X-Request-Id as long as ringhouse's, so the two responses are about
-  # the same size on the wire (nginx adds Date, Server and Connection).
-  local req_id
-  req_id=$(sed -n 's/^X-Request-Id: \([^[:space:]]*\).*/\1/Ip' "$WORK/ringhouse-"*/response-headers.txt 2>/dev/null | head -n 1 || true)
-  [ -n "$req_id" ] || req_id="req_00000000000000000000000000"
-  req_id=$(printf '%*s' "${#req_id}" '' | tr ' ' '0')
+  ) || die "cannot put ringhouse's responses into an nginx config"
 
   for attempt in 1 2 3 4 5; do
     NGINX_PORT=$(free_port)
-    cat >"$dir/nginx.conf" <<EOF
-# Generated by bench/http_bench.sh: the ceiling for GET $PATH_UNDER_TEST.
+    cat >"$dir/nginx.conf" <<NGINX
+# Generated by bench/http_bench.sh: the ceiling for GET $(for e in "${ENDPOINTS[@]}"; do printf '%s ' "${ENDPOINT_PATH[$e]}"; done)
 daemon off;
 master_process on;
 worker_processes auto;
@@ -430,17 +554,10 @@ http {
   scgi_temp_path $dir/scgi;
   server {
     listen 127.0.0.1:$NGINX_PORT;
-    location = $PATH_UNDER_TEST {
-      default_type application/json;
-      add_header Cache-Control "public, max-age=60";
-      add_header Vary Host;
-      add_header X-Request-Id $req_id;
-      add_header X-Content-Type-Options nosniff;
-      return 200 '$body_conf';
-    }
+$locations
   }
 }
-EOF
+NGINX
     "$NGINX" -t -q -e "$dir/error.log" -p "$dir/" -c "$dir/nginx.conf" 2>"$dir/test.log" ||
       { cat "$dir/test.log" >&2; die "nginx rejected the generated config $dir/nginx.conf"; }
     : >"$dir/error.log"
@@ -450,7 +567,7 @@ EOF
     local _
     for _ in $(seq 1 50); do
       alive "$NGINX_PID" || break
-      if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$NGINX_PORT$PATH_UNDER_TEST"; then
+      if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$NGINX_PORT${ENDPOINT_PATH[${ENDPOINTS[0]}]}"; then
         return 0
       fi
       sleep 0.1
@@ -466,23 +583,39 @@ EOF
 }
 
 bench_nginx() {
-  if [ ! -f "$WORK/body.json" ]; then
-    # --only nginx: start ringhouse once, just for its exact body.
-    log "nginx: fetching ringhouse's body from a short-lived ringhouse (SQLite)"
+  local e missing=0
+  for e in "${ENDPOINTS[@]}"; do [ -f "$WORK/ceiling-$e.json" ] || missing=1; done
+  if [ "$missing" -eq 1 ]; then
+    # --only nginx: start ringhouse once, just for its exact responses.
+    log "nginx: fetching ringhouse's responses from a short-lived ringhouse (SQLite)"
     start_ringhouse ringhouse-body off
-    curl -sS --fail --max-time 5 -H "$HOST_HEADER" -o "$WORK/body.json" \
-      "http://127.0.0.1:$RH_PORT$PATH_UNDER_TEST" || die "could not GET $PATH_UNDER_TEST from ringhouse"
-    curl -sS --max-time 5 -H "$HOST_HEADER" -o /dev/null -D "$WORK/ringhouse-body/response-headers.txt" \
-      "http://127.0.0.1:$RH_PORT$PATH_UNDER_TEST" || true
+    local auth=()
+    for e in "${ENDPOINTS[@]}"; do
+      if [ "$e" = me ]; then
+        create_bench_user ringhouse-body
+        login ringhouse-body "$RH_PORT"
+        ME_TOKEN_FOR_NGINX=$BEARER BEARER="" BENCH_PASSWORD=""
+        auth=(-H "Authorization: Bearer $ME_TOKEN_FOR_NGINX")
+      fi
+      curl -sS --fail --max-time 5 -H "$HOST_HEADER" "${auth[@]}" -o "$WORK/ceiling-$e.json" \
+        -D "$WORK/ceiling-$e.headers" "http://127.0.0.1:$RH_PORT${ENDPOINT_PATH[$e]}" ||
+        die "could not GET ${ENDPOINT_PATH[$e]} from ringhouse"
+    done
     stop_started "$RH_PID"
   fi
   log "nginx: starting $NGINX (worker_processes auto = $(nproc))"
   start_nginx
-  curl -sS --fail --max-time 5 -H "$HOST_HEADER" -o "$WORK/nginx/body.json" \
-    "http://127.0.0.1:$NGINX_PORT$PATH_UNDER_TEST" || die "nginx: GET failed"
-  cmp -s "$WORK/body.json" "$WORK/nginx/body.json" ||
-    die "nginx's body differs from ringhouse's ($WORK/body.json vs $WORK/nginx/body.json)"
-  measure nginx "nginx ceiling (static body, same bytes)" "$NGINX_PORT" nginx
+  for e in "${ENDPOINTS[@]}"; do
+    curl -sS --fail --max-time 5 -H "$HOST_HEADER" -o "$WORK/nginx/$e.json" \
+      "http://127.0.0.1:$NGINX_PORT${ENDPOINT_PATH[$e]}" || die "nginx: GET ${ENDPOINT_PATH[$e]} failed"
+    cmp -s "$WORK/ceiling-$e.json" "$WORK/nginx/$e.json" ||
+      die "nginx's body differs from ringhouse's ($WORK/ceiling-$e.json vs $WORK/nginx/$e.json)"
+    # The same request bytes as ringhouse got: with the Authorization header
+    # for /v1/me (nginx ignores it).
+    [ "$e" != me ] || BEARER=$ME_TOKEN_FOR_NGINX
+    measure "$e" nginx "nginx ceiling (static body, same bytes)" "$NGINX_PORT" nginx
+    BEARER=""
+  done
   stop_started "$NGINX_PID"
 }
 
@@ -490,7 +623,7 @@ bench_nginx() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED_AT=$(date -u '+%Y-%m-%d %H:%M UTC')
 log "work directory $WORK; binary $BIN ($RH_VERSION, ${BUILD_TYPE:-unknown build type})"
-log "load average before: $LOAD_BEFORE"
+log "endpoints: ${ENDPOINTS[*]}; load average before: $LOAD_BEFORE"
 
 if [ "$WANT_SQLITE" -eq 1 ]; then
   for mode in "${LOG_MODES[@]}"; do bench_ringhouse sqlite "$mode"; done
@@ -518,9 +651,15 @@ def rows(path):
 res = rows(sys.argv[1])
 mem = rows(sys.argv[2])
 ms = lambda us: f"{int(us) / 1000:.2f}"
-nginx = next((float(r[2]) for r in res if r[0] == "nginx"), None)
+paths = {"branding": "/v1/branding", "me": "/v1/me"}
+titles = {
+    "branding": "GET /v1/branding (anonymous, one tenant row per request)",
+    "me": "GET /v1/me (authenticated: Authorization: Bearer <access token>)",
+}
+# The accounts issue's goal for authenticated reads.
+GOAL_RPS, GOAL_HALF_P99_MS, GOAL_RATIO = 20000, 5.0, 0.5
 
-print(f"## HTTP: GET $PATH_UNDER_TEST ({'$STARTED_AT'})")
+print(f"# HTTP benchmark, {'$STARTED_AT'}")
 print()
 print("Command: \`bench/http_bench.sh --duration $DURATION --connections $CONNECTIONS --threads $THREADS --only $ONLY --access-log $ACCESS_LOG\`  ")
 print("Binary: \`$BIN\` ($RH_VERSION, ${BUILD_TYPE:-?}), git $GIT_REV; $NGINX_VERSION; $(nproc) CPUs shared by server and wrk; "
@@ -529,21 +668,51 @@ print()
 print("Maximum throughput: \`$WRK_MAX_CMD\` after a $WARMUP warm-up. "
       "Half load: the same $CONNECTIONS connections, each paced with a delay between requests "
       "(bench/wrk/paced.lua, calibrated by a $WARMUP run) to offer about half of that target's maximum; "
-      "wrk has no constant-rate mode, so this is closed-loop pacing, not an open-loop fixed rate.")
-print()
-print("| target | requests/s | p50 ms | p99 ms | vs nginx | non-2xx | half load: req/s | half load: p99 ms | response bytes |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for key, label, rps, p50, p99, non2xx, target, hrps, hp50, hp99, wire in res:
-    ratio = f"{float(rps) / nginx:.2f}" if nginx else "n/a"
-    print(f"| {label} | {float(rps):,.0f} | {ms(p50)} | {ms(p99)} | {ratio} | {non2xx} | "
-          f"{float(hrps):,.0f} ({100 * float(hrps) / float(rps):.0f}%) | {ms(hp99)} | {wire} |")
+      "wrk has no constant-rate mode, so this is closed-loop pacing, not an open-loop fixed rate. "
+      "/v1/me: a user made with \`ringhouse admin create-user\` on the same data directory or database, "
+      "a token from POST /v1/auth/login (auth.access_token_ttl_s=$ACCESS_TTL_S), "
+      "sent by the wrk scripts (BENCH_BEARER_TOKEN) and, unchanged, to nginx.")
+for endpoint in ("branding", "me"):
+    er = [r for r in res if r[0] == endpoint]
+    if not er:
+        continue
+    nginx = next((float(r[3]) for r in er if r[1] == "nginx"), None)
+    print()
+    print(f"## {titles[endpoint]}")
+    print()
+    print("| target | requests/s | p50 ms | p99 ms | vs nginx | non-2xx | half load: req/s | half load: p99 ms | response bytes |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for _, key, label, rps, p50, p99, non2xx, target, hrps, hp50, hp99, wire in er:
+        ratio = f"{float(rps) / nginx:.2f}" if nginx else "n/a"
+        print(f"| {label} | {float(rps):,.0f} | {ms(p50)} | {ms(p99)} | {ratio} | {non2xx} | "
+              f"{float(hrps):,.0f} ({100 * float(hrps) / float(rps):.0f}%) | {ms(hp99)} | {wire} |")
+    if endpoint == "me":
+        print()
+        print(f"Goal (accounts issue): at least {GOAL_RPS:,} authenticated reads/s, p99 under "
+              f"{GOAL_HALF_P99_MS:g} ms at half that rate, and at least half of nginx's rate.")
+        print()
+        print("| target | ≥ 20,000 req/s | half-load p99 < 5 ms | ≥ 0.5 × nginx | all met |")
+        print("|---|---|---|---|---|")
+        yes = lambda ok: "yes" if ok else "**no**"
+        for _, key, label, rps, p50, p99, non2xx, target, hrps, hp50, hp99, wire in er:
+            if key == "nginx":
+                continue
+            a = float(rps) >= GOAL_RPS
+            b = int(hp99) / 1000 < GOAL_HALF_P99_MS
+            c = nginx is not None and float(rps) / nginx >= GOAL_RATIO
+            print(f"| {label} | {yes(a)} ({float(rps):,.0f}) | {yes(b)} ({ms(hp99)} ms at {float(hrps):,.0f}/s) | "
+                  + (f"{yes(c)} ({float(rps) / nginx:.2f})" if nginx else "n/a (no nginx run)")
+                  + f" | {yes(a and b and c) if nginx or not (a and b) else 'n/a'} |")
+        print()
+        print("Half load here is half of the measured maximum (the paced run above): "
+              "below 20,000 req/s maximum that is below the goal's 10,000 req/s.")
 print()
 print("non-2xx: for ringhouse, counted by the server (ringhouse_http_requests_total, every run); "
       "for nginx, wrk's count of statuses >= 400; every warm-up also counted each status exactly. "
       "Any non-2xx or socket error fails the run. Response bytes: headers + body on the wire.")
 if mem:
     print()
-    print("### ringhouse memory and threads")
+    print("## ringhouse memory and threads")
     print()
     print("| target | idle RSS MiB | idle threads | RSS after load MiB | peak RSS MiB | threads after load |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -551,7 +720,9 @@ if mem:
     for key, label, irss, ihwm, ithr, arss, ahwm, athr in mem:
         print(f"| {label} | {mib(irss)} | {ithr} | {mib(arss)} | {mib(ahwm)} | {athr} |")
     print()
-    print("Idle: VmRSS ${IDLE_SETTLE} s after start-up, before any request. After load: right after the last run. "
-          "Peak: VmHWM. From /proc/PID/status.")
+    print("Idle: VmRSS ${IDLE_SETTLE} s after start-up, before any request. After load: right after the last run "
+          "of the last endpoint measured. Peak: VmHWM; it includes Argon2id's working memory "
+          "(auth.argon2_memory_kib, 19 MiB), reached at start-up already (the server computes one hash "
+          "then) and again by the login before /v1/me. From /proc/PID/status.")
 PY
 log "done"
