@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <limits>
 
 #include "accounts/access_token.hpp"
 #include "accounts/mail.hpp"
@@ -57,6 +58,11 @@ void declare_auth_config(config::Schema& s) {
   s.integer("auth.password_min_length", 10, "Shortest password accepted.", 8, 128);
   s.boolean("auth.signup_enabled", true, "Let people sign up by themselves.");
   s.string("auth.totp_issuer", "", "Issuer shown in authenticator apps; empty: the tenant's name.");
+  s.integer("auth.session_cache_ms", 1000,
+            "How long a node remembers that a session or API key is valid, saving a database "
+            "read per request. Changes made on the node (logout, suspension, revocation) apply "
+            "at once; changes made on another node or with the CLI within this time. 0: off.",
+            0, 60000);
   s.string("auth.app_url", "",
            "Base URL of links in emails (https://phone.example.com). Empty: the request's Host "
            "when it is one of the tenant's hostnames, else http.public_url.");
@@ -189,8 +195,8 @@ Status emit(Connection& c, const jobs::NewEvent& e, std::int64_t now) {
 }  // namespace
 
 AuthService::AuthService(storage::Database& db, jobs::JobQueue& queue, const Clock& clock,
-                         AuthOptions o)
-    : db_(db), queue_(queue), clock_(clock), o_(std::move(o)), hasher_(o_.hash) {
+                         AuthOptions o, SessionCache& cache)
+    : db_(db), queue_(queue), clock_(clock), o_(std::move(o)), hasher_(o_.hash), cache_(cache) {
   if (o_.token_key.size() < 32) throw std::invalid_argument("the access-token key is too short");
 }
 
@@ -282,6 +288,7 @@ Result<Tokens> AuthService::refresh(const std::string& refresh_token, const Clie
   std::int64_t now = clock_.now_ms();
   // A reused token revokes its family; that must commit although the call fails.
   std::optional<Error> failure;
+  std::string reused_by;
   auto r = db_.in_transaction<std::optional<Tokens>>([&](Connection& c)
                                                          -> Result<std::optional<Tokens>> {
     failure.reset();
@@ -302,6 +309,7 @@ Result<Tokens> AuthService::refresh(const std::string& refresh_token, const Clie
       RH_TRY(c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
                     {now, std::string("refresh_token_reused"), sid}));
       RH_ASSIGN(User u, user_by_id(c, row->text("user_id")));
+      reused_by = u.id;
       RH_TRY(jobs::append_event(c,
                                 {"session.revoked", u.tenant_id, sid,
                                  boost::json::serialize(boost::json::object{
@@ -336,13 +344,16 @@ Result<Tokens> AuthService::refresh(const std::string& refresh_token, const Clie
     return std::optional<Tokens>(std::move(t));
   });
   if (!r) return r.take_error();
-  if (failure) return std::move(*failure);
+  if (failure) {
+    if (failure->reason == "refresh_token_reused") cache_.forget_user(reused_by);
+    return std::move(*failure);
+  }
   return std::move(**r);
 }
 
 Status AuthService::revoke_session(const UserScope& self, const std::string& session_id) {
   std::int64_t now = clock_.now_ms();
-  return db_.transaction([&](Connection& c) -> Status {
+  Status st = db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(auto row, c.query_opt("SELECT revoked_at FROM sessions WHERE id = ? AND "
                                     "tenant_id = ? AND user_id = ?",
                                     {session_id, self.tenant_id, self.user_id}));
@@ -358,6 +369,8 @@ Status AuthService::revoke_session(const UserScope& self, const std::string& ses
                      boost::json::object{{"user_id", self.user_id}, {"reason", "revoked"}})},
                 now);
   });
+  if (st) cache_.forget("s:" + session_id);
+  return st;
 }
 
 Status AuthService::logout(const UserScope& self, const std::string& session_id) {
@@ -416,6 +429,8 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
     p.api_key_id = id;
     p.role = Role::user;
     p.scopes = split(row->text("scopes"), ' ');
+    cache_.put("k:" + token_hash(bearer), p, now,
+               exp == 0 ? std::numeric_limits<std::int64_t>::max() : exp);
     return p;
   }
   RH_ASSIGN(AccessClaims claims,
@@ -440,6 +455,19 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
   p.session_id = claims.sid;
   p.role = parse_role(row->text("role")).value_or(Role::user);
   p.mfa = row->boolean("mfa");
+  cache_.put("s:" + p.session_id, p, now, row->integer("expires_at"));
+  return p;
+}
+
+std::optional<Principal> AuthService::authenticate_cached(std::string_view bearer) {
+  if (!cache_.enabled()) return std::nullopt;
+  std::int64_t now = clock_.now_ms();
+  if (bearer.substr(0, kKeyPrefix.size()) == kKeyPrefix)
+    return cache_.get("k:" + token_hash(bearer), now);
+  auto claims = verify_access_token(bearer, o_.token_key, o_.issuer, o_.audience, now / 1000);
+  if (!claims) return std::nullopt;
+  auto p = cache_.get("s:" + claims->sid, now);
+  if (!p || p->user_id != claims->sub || p->tenant_id != claims->tid) return std::nullopt;
   return p;
 }
 
@@ -768,9 +796,11 @@ Result<User> AuthService::peek_reset_token(const std::string& token) {
 
 Status AuthService::reset_password(const std::string& token, const std::string& password_hash) {
   std::int64_t now = clock_.now_ms();
-  return db_.transaction([&](Connection& c) -> Status {
+  std::string reset_user;
+  Status st = db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(Row t, live_token(c, token, "password_reset", now, true));
     RH_ASSIGN(User u, user_by_id(c, t.text("user_id")));
+    reset_user = u.id;
     if (u.status == "suspended")
       return make_reason(Errc::forbidden, "account_suspended", "this account is suspended");
     RH_TRY(
@@ -784,6 +814,8 @@ Status AuthService::reset_password(const std::string& token, const std::string& 
                   {account_key(u.tenant_id, u.email)}));
     return emit(c, {"user.password_changed", u.tenant_id, u.id, event_payload(u)}, now);
   });
+  if (st) cache_.forget_user(reset_user);
+  return st;
 }
 
 Result<LoginCandidate> AuthService::password_of(const UserScope& self) {
@@ -805,7 +837,7 @@ Result<LoginCandidate> AuthService::password_of(const UserScope& self) {
 Status AuthService::change_password(const UserScope& self, const std::string& keep_session_id,
                                     const std::string& password_hash) {
   std::int64_t now = clock_.now_ms();
-  return db_.transaction([&](Connection& c) -> Status {
+  Status st = db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(auto upd, c.exec("UPDATE users SET password_hash = ?, password_changed_at = ?, "
                                "updated_at = ? WHERE id = ? AND tenant_id = ?",
                                {password_hash, now, now, self.user_id, self.tenant_id}));
@@ -819,6 +851,8 @@ Status AuthService::change_password(const UserScope& self, const std::string& ke
                  boost::json::serialize(boost::json::object{{"id", self.user_id}})},
                 now);
   });
+  if (st) cache_.forget_user(self.user_id);
+  return st;
 }
 
 // ---- TOTP -----------------------------------------------------------------------------
@@ -846,7 +880,7 @@ Result<TotpSetup> AuthService::begin_totp(const UserScope& self, const std::stri
 Status AuthService::confirm_totp(const UserScope& self, const std::string& session_id,
                                  const std::string& code) {
   std::int64_t now = clock_.now_ms();
-  return db_.transaction([&](Connection& c) -> Status {
+  Status st = db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(auto row, c.query_opt("SELECT totp_pending, totp_enabled FROM users WHERE id = ? "
                                     "AND tenant_id = ?",
                                     {self.user_id, self.tenant_id}));
@@ -870,11 +904,13 @@ Status AuthService::confirm_totp(const UserScope& self, const std::string& sessi
                  boost::json::serialize(boost::json::object{{"id", self.user_id}})},
                 now);
   });
+  if (st) cache_.forget("s:" + session_id);
+  return st;
 }
 
 Status AuthService::disable_totp(const UserScope& self, const std::string& code) {
   std::int64_t now = clock_.now_ms();
-  return db_.transaction([&](Connection& c) -> Status {
+  Status st = db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(auto row, c.query_opt("SELECT totp_secret, totp_enabled, totp_last_step FROM users "
                                     "WHERE id = ? AND tenant_id = ?",
                                     {self.user_id, self.tenant_id}));
@@ -894,6 +930,8 @@ Status AuthService::disable_totp(const UserScope& self, const std::string& code)
                  boost::json::serialize(boost::json::object{{"id", self.user_id}})},
                 now);
   });
+  if (st) cache_.forget_user(self.user_id);
+  return st;
 }
 
 // ---- API keys -------------------------------------------------------------------------
@@ -954,7 +992,7 @@ Result<std::vector<ApiKey>> AuthService::api_keys(const UserScope& self) {
 
 Status AuthService::revoke_api_key(const UserScope& self, const std::string& id) {
   std::int64_t now = clock_.now_ms();
-  return db_.transaction([&](Connection& c) -> Status {
+  Status st = db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(auto row, c.query_opt("SELECT revoked_at FROM api_keys WHERE id = ? AND "
                                     "tenant_id = ? AND user_id = ?",
                                     {id, self.tenant_id, self.user_id}));
@@ -966,6 +1004,8 @@ Status AuthService::revoke_api_key(const UserScope& self, const std::string& id)
                {now, id, self.tenant_id, self.user_id}));
     return {};
   });
+  if (st) cache_.forget_user(self.user_id);
+  return st;
 }
 
 // ---- administration -----------------------------------------------------------------
@@ -1006,13 +1046,15 @@ Result<User> AuthService::find_user(const std::string& tenant_id, const std::str
 
 Result<User> AuthService::set_role(const std::string& user_id, Role role) {
   std::int64_t now = clock_.now_ms();
-  return db_.in_transaction<User>([&](Connection& c) -> Result<User> {
+  auto r = db_.in_transaction<User>([&](Connection& c) -> Result<User> {
     RH_TRY(c.exec("UPDATE users SET role = ?, updated_at = ? WHERE id = ?",
                   {std::string(role_name(role)), now, user_id}));
     RH_ASSIGN(User u, user_by_id(c, user_id));
     RH_TRY(jobs::append_event(c, {"user.updated", u.tenant_id, u.id, event_payload(u)}, now));
     return u;
   });
+  if (r) cache_.forget_user(user_id);
+  return r;
 }
 
 Status AuthService::upgrade_hash(const std::string& user_id, const std::string& old_hash,
@@ -1026,13 +1068,15 @@ Status AuthService::upgrade_hash(const std::string& user_id, const std::string& 
 
 Status AuthService::set_password(const std::string& user_id, const std::string& password_hash) {
   std::int64_t now = clock_.now_ms();
-  return db_.transaction([&](Connection& c) -> Status {
+  Status st = db_.transaction([&](Connection& c) -> Status {
     RH_ASSIGN(auto upd, c.exec("UPDATE users SET password_hash = ?, password_changed_at = ?, "
                                "updated_at = ? WHERE id = ?",
                                {password_hash, now, now, user_id}));
     if (upd.affected != 1) return make_error(Errc::not_found, "no such user");
     return revoke_all_credentials(c, user_id, now, "password_reset");
   });
+  if (st) cache_.forget_user(user_id);
+  return st;
 }
 
 Result<std::optional<std::string>> AuthService::issue_bootstrap_token() {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "accounts/passwords.hpp"
+#include "accounts/session_cache.hpp"
 #include "accounts/users.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -116,7 +117,8 @@ struct MailedToken {
 
 class AuthService {
  public:
-  AuthService(storage::Database& db, jobs::JobQueue& queue, const Clock& clock, AuthOptions o);
+  AuthService(storage::Database& db, jobs::JobQueue& queue, const Clock& clock, AuthOptions o,
+              SessionCache& cache);
 
   const AuthOptions& options() const { return o_; }
   const PasswordHasher& hasher() const { return hasher_; }
@@ -151,6 +153,9 @@ class AuthService {
   // Resolves a bearer credential (access token or API key) to a caller;
   // unauthorized when it is not valid now (expired, revoked, suspended).
   Result<Principal> authenticate(std::string_view bearer, const ClientInfo& client);
+  // The same from the node's memory only (no database): nullopt when the
+  // credential is not remembered (or not valid); then call authenticate().
+  std::optional<Principal> authenticate_cached(std::string_view bearer);
 
   // ---- passwords ----
   // Mails a reset link when the email has an active account; silent otherwise.
@@ -222,6 +227,7 @@ class AuthService {
   const Clock& clock_;
   AuthOptions o_;
   PasswordHasher hasher_;
+  SessionCache& cache_;
 };
 
 // `accounts.prune`, hourly: deletes expired refresh tokens, mailed tokens and

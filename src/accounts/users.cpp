@@ -206,7 +206,7 @@ Result<User> UserStore::update_by_staff(const TenantScope& staff, Role actor_rol
   if (p.role && *p.role > actor_role)
     return make_error(Errc::forbidden, "you cannot grant a role above your own");
   std::int64_t now = clock_.now_ms();
-  return db_.in_transaction<User>([&](Connection& c) -> Result<User> {
+  auto r = db_.in_transaction<User>([&](Connection& c) -> Result<User> {
     RH_ASSIGN(User u, load_staff(c, staff, id));
     if (u.role > actor_role)
       return make_error(Errc::forbidden, "you cannot change a user whose role is above yours");
@@ -229,6 +229,8 @@ Result<User> UserStore::update_by_staff(const TenantScope& staff, Role actor_rol
         now));
     return u;
   });
+  if (r && cache_) cache_->forget_user(r->id);
+  return r;
 }
 
 }  // namespace rh::accounts

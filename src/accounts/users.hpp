@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "accounts/session_cache.hpp"
 #include "core/clock.hpp"
 #include "core/principal.hpp"
 #include "core/result.hpp"
@@ -60,7 +61,9 @@ Result<std::string> normalise_email(std::string_view email, std::string_view fie
 
 class UserStore {
  public:
-  UserStore(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  // `cache`, when given, forgets a user's credentials when staff change them.
+  UserStore(storage::Database& db, const Clock& clock, SessionCache* cache = nullptr)
+      : db_(db), clock_(clock), cache_(cache) {}
 
   Result<User> get(const UserScope& self);
   Result<User> update_profile(const UserScope& self, const ProfilePatch& p);
@@ -76,6 +79,7 @@ class UserStore {
  private:
   storage::Database& db_;
   const Clock& clock_;
+  SessionCache* cache_;
 };
 
 // Shared with auth.cpp.

@@ -74,6 +74,8 @@ awaitable<std::optional<Response>> authorize(ApiDeps& d, RequestContext& ctx) {
     p.kind = Principal::Kind::operator_token;
     p.role = Role::platform_admin;
     p.mfa = true;
+  } else if (auto cached = d.auth.authenticate_cached(bearer)) {
+    p = std::move(*cached);  // remembered: no database round trip
   } else {
     std::string token(bearer);
     accounts::ClientInfo client{client_ip(d, ctx), std::string(ctx.header("User-Agent"))};

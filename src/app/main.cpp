@@ -83,7 +83,8 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
     auto db = app::open_and_migrate(cfg, false);
     SystemClock clock;
     jobs::JobQueue queue(*db, clock, jobs::queue_options(cfg));
-    accounts::AuthService auth(*db, queue, clock, app::auth_options(cfg, secrets));
+    accounts::SessionCache no_cache(0);
+    accounts::AuthService auth(*db, queue, clock, app::auth_options(cfg, secrets), no_cache);
     auto t = auth.issue_bootstrap_token();
     if (!t) throw std::runtime_error("cannot issue a bootstrap token: " + t.error().message);
     bootstrap = *t;
@@ -183,7 +184,8 @@ int cmd_admin_user(const std::string& sub, const app::CommandLine& cl, const con
   SystemClock clock;
   accounts::TenantStore tenants(*db, clock);
   jobs::JobQueue queue(*db, clock, jobs::queue_options(cfg));
-  accounts::AuthService auth(*db, queue, clock, app::auth_options(cfg, secrets));
+  accounts::SessionCache no_cache(0);
+  accounts::AuthService auth(*db, queue, clock, app::auth_options(cfg, secrets), no_cache);
   auto slug = cl.option("tenant");
   auto email = cl.option("email");
   if (!email) {

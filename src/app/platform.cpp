@@ -226,8 +226,9 @@ int serve(const config::Config& cfg) {
   if (auto st = jobs::schedule_builtin_jobs(queue, builtin); !st)
     throw std::runtime_error("cannot schedule built-in jobs: " + st.error().message);
 
-  accounts::UserStore users(*db, clock);
-  accounts::AuthService auth(*db, queue, clock, auth_options(cfg, secrets));
+  accounts::SessionCache session_cache(cfg.integer("auth.session_cache_ms"));
+  accounts::UserStore users(*db, clock, &session_cache);
+  accounts::AuthService auth(*db, queue, clock, auth_options(cfg, secrets), session_cache);
   accounts::register_mail_jobs(worker, clock, accounts::mail_options(cfg));
   accounts::register_auth_jobs(worker, clock, cfg.integer("mail.retention_days") * 86400);
   if (auto st = accounts::schedule_auth_jobs(queue); !st)

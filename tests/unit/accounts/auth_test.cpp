@@ -40,7 +40,7 @@ class AuthServiceTest : public unit::MigratedDbTest {
     o.failure_window_s = 900;
     o.refresh_ttl_s = 3600;
     o.session_max_age_s = 3 * 3600;
-    auth_ = std::make_unique<AuthService>(db(), *queue_, clock_, o);
+    auth_ = std::make_unique<AuthService>(db(), *queue_, clock_, o, cache_);
   }
 
   User make_user(const std::string& email, const std::string& tenant = {}) {
@@ -64,6 +64,7 @@ class AuthServiceTest : public unit::MigratedDbTest {
 
   std::string tenant_, other_tenant_;
   std::unique_ptr<jobs::JobQueue> queue_;
+  SessionCache cache_{1000};
   std::unique_ptr<AuthService> auth_;
 };
 RH_ON_BOTH_DRIVERS(AuthServiceTest);
@@ -183,6 +184,48 @@ TEST_P(AuthServiceTest, PerUserCallsAreScoped) {
   ASSERT_TRUE(listed);
   for (const auto& u : *listed) EXPECT_EQ(u.tenant_id, tenant_);
   EXPECT_TRUE(auth_->authenticate(key->secret, {}));
+}
+
+TEST_P(AuthServiceTest, RememberedCredentialsAreForgottenOnChange) {
+  User u = make_user("f@example.com");
+  auto t = login("f@example.com", "password f@example.com");
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(auth_->authenticate_cached(t->access_token)) << "not checked yet";
+  ASSERT_TRUE(auth_->authenticate(t->access_token, {}));
+  auto p = auth_->authenticate_cached(t->access_token);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->user_id, u.id);
+  // Forgotten at once by a revocation on this node...
+  ASSERT_TRUE(auth_->revoke_session({u.tenant_id, u.id}, t->session_id));
+  EXPECT_FALSE(auth_->authenticate_cached(t->access_token));
+  EXPECT_FALSE(auth_->authenticate(t->access_token, {}));
+  // ...and by a suspension through the user store.
+  auto t2 = login("f@example.com", "password f@example.com");
+  ASSERT_TRUE(t2);
+  auto key = auth_->create_api_key({u.tenant_id, u.id}, "k", {"me:read"}, 0);
+  ASSERT_TRUE(key);
+  ASSERT_TRUE(auth_->authenticate(t2->access_token, {}));
+  ASSERT_TRUE(auth_->authenticate(key->secret, {}));
+  EXPECT_TRUE(auth_->authenticate_cached(key->secret));
+  UserStore users(db(), clock_, &cache_);
+  StaffPatch suspend;
+  suspend.status = "suspended";
+  ASSERT_TRUE(users.update_by_staff(TenantScope{}, Role::platform_admin, u.id, suspend));
+  EXPECT_FALSE(auth_->authenticate_cached(t2->access_token));
+  EXPECT_FALSE(auth_->authenticate_cached(key->secret));
+  EXPECT_FALSE(auth_->authenticate(key->secret, {}));
+  // Memory lasts the configured time only.
+  SessionCache c(1000);
+  Principal pr;
+  pr.user_id = "usr_x";
+  c.put("s:1", pr, 0, 500);
+  EXPECT_TRUE(c.get("s:1", 499));
+  EXPECT_FALSE(c.get("s:1", 500)) << "bounded by the credential's own expiry";
+  c.put("s:2", pr, 0, 1'000'000);
+  EXPECT_FALSE(c.get("s:2", 1000)) << "bounded by the ttl";
+  SessionCache off(0);
+  off.put("s:1", pr, 0, 500);
+  EXPECT_FALSE(off.get("s:1", 1));
 }
 
 TEST_P(AuthServiceTest, StaffCannotGrantAboveThemselves) {
