@@ -241,7 +241,10 @@ int serve(const config::Config& cfg) {
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   asio::io_context ioc(threads);
   auto blocking = static_cast<std::size_t>(cfg.integer("storage.blocking_threads"));
-  if (blocking == 0) blocking = std::max(1u, std::thread::hardware_concurrency());
+  if (blocking == 0) {
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    blocking = db->dialect() == storage::Dialect::sqlite ? std::max(1u, cores / 2) : cores;
+  }
   BlockingPool pool(blocking);
   auto hash_threads = static_cast<std::size_t>(cfg.integer("auth.hash_threads"));
   if (hash_threads == 0) hash_threads = std::max(1u, std::thread::hardware_concurrency());

@@ -32,9 +32,10 @@ void declare_config(config::Schema& s) {
   s.integer(
       "storage.blocking_threads", 0,
       "Threads that run database and other blocking work off the I/O threads; 0 means one "
-      "per CPU core. More threads than cores slow an embedded SQLite or a MariaDB on the same "
-      "machine down (measured in bench/RESULTS.md); with a remote MariaDB, 2 to 4 per core "
-      "hide its round trips.",
+      "per two CPU cores with SQLite (its reads take microseconds: a busy thread avoids the "
+      "wake-ups) and one per core with MariaDB. More threads than cores slow an embedded "
+      "SQLite or a MariaDB on the same machine down (measured in bench/RESULTS.md); with a "
+      "remote MariaDB, 2 to 4 per core hide its round trips.",
       0, 1024);
   s.boolean("storage.auto_migrate", true,
             "Apply pending schema migrations at start-up; when false, `ringhouse migrate` must be "
