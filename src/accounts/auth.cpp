@@ -401,8 +401,9 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
     auto found = db_.read<std::optional<Row>>([&](Connection& c) {
       return c.query_opt(
           "SELECT k.secret_hash, k.scopes, k.expires_at, k.revoked_at, "
-          "k.last_used_at, k.tenant_id, k.user_id, u.status "
-          "FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = ?",
+          "k.last_used_at, k.tenant_id, k.user_id, u.status, t.status AS tenant_status "
+          "FROM api_keys k JOIN users u ON u.id = k.user_id "
+          "JOIN tenants t ON t.id = k.tenant_id WHERE k.id = ?",
           {id});
     });
     if (!found) return found.take_error();
@@ -415,6 +416,8 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
     if (exp != 0 && exp <= now) return unauthorized("invalid_token", "the API key has expired");
     if (row->text("status") != "active")
       return unauthorized("invalid_token", "the account is not active");
+    if (row->text("tenant_status") != "active")
+      return unauthorized("invalid_token", "this service is suspended");
     if (now - row->integer("last_used_at") > 60000) {
       // At most one write a minute per key.
       (void)db_.with_connection(storage::Access::write, [&](Connection& c) -> Status {
@@ -437,8 +440,10 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
             verify_access_token(bearer, o_.token_key, o_.issuer, o_.audience, now / 1000));
   auto found = db_.read<std::optional<Row>>([&](Connection& c) {
     return c.query_opt(
-        "SELECT s.revoked_at, s.expires_at, s.mfa, u.status, u.role "
+        "SELECT s.revoked_at, s.expires_at, s.mfa, u.status, u.role, "
+        "t.status AS tenant_status "
         "FROM sessions s JOIN users u ON u.id = s.user_id "
+        "JOIN tenants t ON t.id = s.tenant_id "
         "WHERE s.id = ? AND s.user_id = ? AND s.tenant_id = ?",
         {claims.sid, claims.sub, claims.tid});
   });
@@ -448,6 +453,8 @@ Result<Principal> AuthService::authenticate(std::string_view bearer, const Clien
     return unauthorized("invalid_token", "the session has ended");
   if (row->text("status") != "active")
     return unauthorized("invalid_token", "the account is not active");
+  if (row->text("tenant_status") != "active")
+    return unauthorized("invalid_token", "this service is suspended");
   Principal p;
   p.kind = Principal::Kind::session;
   p.tenant_id = claims.tid;

@@ -45,6 +45,9 @@ Result<std::string> normalise_email(std::string_view email, std::string_view fie
   if (e.empty()) return bad("is required");
   if (e.size() > 254) return bad("must be at most 254 bytes");
   for (unsigned char c : e)
+    if (c >= 0x80)
+      return bad("must be an ASCII address (internationalised addresses are not supported)");
+  for (unsigned char c : e)
     if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' ||
         c == '\\')
       return bad("is not a valid email address");

@@ -481,6 +481,34 @@ TEST_P(Auth, SuspendedUsersTokensStopWorking) {
   EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", api_key).status, 401);
 }
 
+TEST_P(Auth, ASuspendedTenantsUsersAreShutOut) {
+  auto p = start();
+  std::string op = p->operator_token();
+  auto t = http_json(p->port(), "POST", "/v1/admin/tenants",
+                     R"({"slug":"acme","name":"Acme","hostnames":["acme.test"]})", op);
+  ASSERT_EQ(t.status, 201) << t.body;
+  Account a = signed_up_user(p->port(), op, "kim@example.com", "acme.test");
+  ASSERT_FALSE(a.access_token.empty());
+  EXPECT_EQ(call(p->port(), "GET", "/v1/me", "", a.access_token, "acme.test").status, 200);
+  auto s = http_json(p->port(), "PATCH", "/v1/admin/tenants/" + jstr(t.json(), "id"),
+                     R"({"status":"suspended"})", op);
+  ASSERT_EQ(s.status, 200) << s.body;
+  // Within the node's memory of the session (auth.session_cache_ms).
+  EXPECT_TRUE(eventually(
+      [&] {
+        return call(p->port(), "GET", "/v1/me", "", a.access_token, "acme.test").status == 401;
+      },
+      std::chrono::seconds(5)));
+  auto l = login(p->port(), a.email, a.password, "", "acme.test");
+  EXPECT_EQ(l.status, 403) << l.body;
+  EXPECT_EQ(code_of(l), "tenant_suspended");
+  // Non-ASCII addresses are refused up front, not deep in the mail outbox.
+  auto intl =
+      call(p->port(), "POST", "/v1/auth/signup",
+           body({{"email", "j\xc3\xbcrgen@example.com"}, {"password", "long enough password"}}));
+  EXPECT_EQ(intl.status, 422) << intl.body;
+}
+
 TEST_P(Auth, SessionsListAndRevoke) {
   auto p = start();
   Account a = signed_up_user(p->port(), p->operator_token(), "judy@example.com");
