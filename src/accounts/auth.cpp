@@ -941,6 +941,24 @@ Status AuthService::disable_totp(const UserScope& self, const std::string& code)
   return st;
 }
 
+Status AuthService::reset_totp(const std::string& user_id) {
+  std::int64_t now = clock_.now_ms();
+  Status st = db_.transaction([&](Connection& c) -> Status {
+    RH_ASSIGN(User u, user_by_id(c, user_id));
+    RH_TRY(
+        c.exec("UPDATE users SET totp_secret = '', totp_pending = '', totp_enabled = 0, "
+               "totp_last_step = 0, updated_at = ? WHERE id = ?",
+               {now, user_id}));
+    RH_TRY(
+        c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND "
+               "revoked_at = 0",
+               {now, std::string("totp_reset"), user_id}));
+    return emit(c, {"user.totp_disabled", u.tenant_id, u.id, event_payload(u)}, now);
+  });
+  if (st) cache_.forget_user(user_id);
+  return st;
+}
+
 // ---- API keys -------------------------------------------------------------------------
 
 Result<ApiKey> AuthService::create_api_key(const UserScope& self, const std::string& name,

@@ -179,6 +179,9 @@ class AuthService {
   Status confirm_totp(const UserScope& self, const std::string& session_id,
                       const std::string& code);
   Status disable_totp(const UserScope& self, const std::string& code);
+  // Turns TOTP off for a user who lost their authenticator (admin CLI) and
+  // ends their sessions.
+  Status reset_totp(const std::string& user_id);
 
   // ---- API keys ----
   Result<ApiKey> create_api_key(const UserScope& self, const std::string& name,

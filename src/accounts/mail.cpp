@@ -693,4 +693,26 @@ CREATE INDEX emails_to ON emails (to_address)
 )SQL"}};
 }
 
+Status MailDeadLetters::deliver(const jobs::Event& e) {
+  if (e.type != "job.dead") return {};
+  boost::system::error_code ec;
+  auto v = boost::json::parse(e.payload, ec);
+  if (ec || !v.is_object()) return {};
+  const auto* kind = v.as_object().if_contains("kind");
+  if (!kind || !kind->is_string() || kind->as_string() != "mail.send") return {};
+  auto job = queue_.get(e.subject);
+  if (!job) return job.error().code == Errc::not_found ? Status{} : Status{job.take_error()};
+  auto p = boost::json::parse(job->payload, ec);
+  if (ec || !p.is_object()) return {};
+  const auto* id = p.as_object().if_contains("email_id");
+  if (!id || !id->is_string()) return {};
+  std::string reason = job->last_error.empty() ? "the delivery job died" : job->last_error;
+  return db_.with_connection(storage::Access::write, [&](storage::Connection& c) -> Status {
+    RH_TRY(c.exec("UPDATE emails SET status = 'failed', last_error = ? WHERE id = ? AND "
+                  "status = 'queued'",
+                  {reason.substr(0, 2000), std::string(id->as_string())}));
+    return {};
+  });
+}
+
 }  // namespace rh::accounts

@@ -16,6 +16,7 @@
 #include "core/config.hpp"
 #include "core/result.hpp"
 #include "jobs/job_queue.hpp"
+#include "jobs/outbox.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
 
@@ -74,6 +75,20 @@ MailOptions mail_options(const config::Config& c);
 
 // Registers the mail.send job handler.
 void register_mail_jobs(jobs::JobWorker& worker, const Clock& clock, const MailOptions& o);
+
+// Marks an email "failed" when its delivery job was dead-lettered without
+// running its handler (the worker died during the last attempt): listens for
+// job.dead events of mail.send jobs.
+class MailDeadLetters final : public jobs::EventConsumer {
+ public:
+  MailDeadLetters(storage::Database& db, jobs::JobQueue& queue) : db_(db), queue_(queue) {}
+  std::string name() const override { return "mail-dead-letters"; }
+  Status deliver(const jobs::Event& e) override;
+
+ private:
+  storage::Database& db_;
+  jobs::JobQueue& queue_;
+};
 
 std::vector<storage::Migration> mail_migrations();
 

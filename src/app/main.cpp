@@ -50,6 +50,9 @@ Usage:
   ringhouse admin reset-password --tenant SLUG --email E [--password-stdin]
                                 set a new password (generated unless read from stdin) and end the
                                 user's sessions and API keys
+  ringhouse admin reset-totp --tenant SLUG --email E
+                                turn two-step verification off (a lost authenticator) and end
+                                the user's sessions
   ringhouse admin operator-token [options]
                                 print where the operator (admin API) token is kept
   ringhouse version
@@ -227,6 +230,14 @@ int cmd_admin_user(const std::string& sub, const app::CommandLine& cl, const con
     std::cout << boost::json::serialize(api::user_json(*changed)) << "\n";
     return 0;
   }
+  if (sub == "reset-totp") {
+    auto u = auth.find_user(tenant->id, *email);
+    if (!u) return fail(u.error());
+    if (auto st = auth.reset_totp(u->id); !st) return fail(st.error());
+    std::cout << "two-step verification is off for " << u->email
+              << "; sessions ended (a staff member must turn it on again to act as staff)\n";
+    return 0;
+  }
   bool generated = false;
   std::string pw = new_password(cl, generated);
   auto norm = accounts::normalise_email(*email);
@@ -283,7 +294,7 @@ int cmd_admin(const app::CommandLine& cl, const config::Config& cfg) {
     std::cout << boost::json::serialize(api::tenant_json(*t)) << "\n";
     return 0;
   }
-  if (sub == "create-user" || sub == "set-role" || sub == "reset-password")
+  if (sub == "create-user" || sub == "set-role" || sub == "reset-password" || sub == "reset-totp")
     return cmd_admin_user(sub, cl, cfg);
   std::cerr << "unknown admin command '" << sub << "'\n\n" << kUsage;
   return 2;

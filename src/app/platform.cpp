@@ -236,6 +236,7 @@ int serve(const config::Config& cfg) {
 
   jobs::EventDispatcher dispatcher(*db, clock, metrics, jobs::dispatcher_options(cfg));
   dispatcher.add_consumer(std::make_shared<EventLog>());
+  dispatcher.add_consumer(std::make_shared<accounts::MailDeadLetters>(*db, queue));
 
   int threads = static_cast<int>(cfg.integer("http.threads"));
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -319,6 +319,18 @@ TEST_P(Auth, StaffNeedTotp) {
   EXPECT_EQ(allowed.status, 200) << "the enrolling session passed TOTP: " << allowed.body;
   auto l2 = login(p->port(), a.email, a.password, totp_now(a.totp_key, 1));
   ASSERT_EQ(l2.status, 200) << l2.body;
+  // A lost authenticator: the operator turns TOTP off with the CLI.
+  auto reset = admin(*p, {"reset-totp", "--email", a.email});
+  EXPECT_EQ(reset.exit_code, 0) << reset.output;
+  auto no_code = login(p->port(), a.email, a.password);
+  EXPECT_EQ(no_code.status, 200) << no_code.body;
+  auto staff_again =
+      call(p->port(), "GET", "/v1/admin/users", "", jstr(no_code.json(), "access_token"));
+  EXPECT_EQ(staff_again.status, 403) << "without TOTP, no staff powers";
+  take_tokens(a, no_code);
+  enable_totp(p->port(), a);
+  l2 = login(p->port(), a.email, a.password, totp_now(a.totp_key, 1));
+  ASSERT_EQ(l2.status, 200) << l2.body;
   auto list =
       call(p->port(), "GET", "/v1/admin/users?q=admin", "", jstr(l2.json(), "access_token"));
   ASSERT_EQ(list.status, 200) << list.body;

@@ -459,3 +459,33 @@ TEST(MailConfig, DefaultsAndChecks) {
 
 }  // namespace
 }  // namespace rh::accounts
+
+namespace rh::accounts {
+
+// The worker died during the last attempt: the queue dead-letters the job
+// without running the handler, and the job.dead event marks the email failed.
+TEST_P(MailTest, AnEmailWhoseJobDiedIsMarkedFailed) {
+  std::string id = queue_ok(email());
+  jobs::Job j = only_job();
+  MailDeadLetters consumer(db(), *queue_);
+  jobs::Event other;
+  other.type = "job.dead";
+  other.subject = j.id;
+  other.payload = R"({"job_id":")" + j.id + R"(","kind":"diag.probe"})";
+  ASSERT_TRUE(consumer.deliver(other));
+  EXPECT_EQ(stored(id).status, "queued") << "another kind's death changes nothing";
+  jobs::Event dead = other;
+  dead.payload = R"({"job_id":")" + j.id + R"(","kind":"mail.send"})";
+  ASSERT_TRUE(consumer.deliver(dead));
+  StoredEmail e = stored(id);
+  EXPECT_EQ(e.status, "failed");
+  EXPECT_FALSE(e.last_error.empty());
+  // Delivered twice (events are at least once): still fine.
+  ASSERT_TRUE(consumer.deliver(dead));
+  jobs::Event garbage;
+  garbage.type = "job.dead";
+  garbage.payload = "not json";
+  EXPECT_TRUE(consumer.deliver(garbage));
+}
+
+}  // namespace rh::accounts
