@@ -26,19 +26,13 @@
 #include "jobs/job_queue.hpp"
 #include "jobs/schema.hpp"
 #include "support/test_db.hpp"
+#include "unit/accounts/mail_fixture.hpp"
 #include "unit/unit_db.hpp"
 
 namespace rh::accounts {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // smtp-sink.py as a child process; it dies with the test (PDEATHSIG).
 class SmtpSink {
@@ -124,35 +118,20 @@ std::uint16_t closed_port() {
   return ntohs(a.sin_port);
 }
 
-class MailSmtpTest : public unit::DbTest {
+class MailSmtpTest : public MailFixture {
  protected:
+  MailSmtpTest() : MailFixture(2, "rh-mail-smtp") {}
+
   void SetUp() override {
-    unit::DbTest::SetUp();
+    MailFixture::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    std::vector<storage::Migration> migrations = jobs::migrations();
-    for (auto& m : mail_migrations()) migrations.push_back(std::move(m));
-    auto n = storage::Migrator(migrations).migrate(db(), clock_.now_ms());
-    ASSERT_TRUE(n.ok()) << n.error().message;
-    jobs::QueueOptions q;
-    q.default_max_attempts = 2;
-    q.retry_base_ms = 100;
-    q.retry_max_ms = 1000;
-    q.lease_ms = 30'000;
-    queue_ = std::make_unique<jobs::JobQueue>(db(), clock_, q);
-    jobs::WorkerOptions w;
-    w.node_id = "test-node";
-    worker_ = std::make_unique<jobs::JobWorker>(*queue_, db(), metrics_, w);
-    dir_ = test::make_temp_dir("rh-mail-smtp");
-    opts_.from = "noreply@ring.example";
-    opts_.from_name = "Ring House";
-    opts_.log_path = dir_ + "/mail.log";
     opts_.smtp_starttls = false;  // the sink has no TLS
     opts_.timeout_ms = 10'000;
   }
 
   void TearDown() override {
     sink_.reset();
-    if (!dir_.empty()) fs::remove_all(dir_);
+    MailFixture::TearDown();
   }
 
   // Starts the sink and points the mail job at it; the caller returns when it
@@ -164,53 +143,20 @@ class MailSmtpTest : public unit::DbTest {
     opts_.smtp_url = "smtp://127.0.0.1:" + std::to_string(sink_->port());
   }
 
-  std::string queue(const Email& e) {
-    auto id = db().in_transaction<std::string>(
-        [&](storage::Connection& c) { return queue_email(c, *queue_, clock_, e); });
-    EXPECT_TRUE(id.ok()) << id.error().message;
-    return id ? *id : "";
-  }
-
-  bool run_one() {
-    auto r = worker_->run_one("test-node/0");
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r && *r;
-  }
-
-  StoredEmail stored(const std::string& id) {
-    auto e = get_email(db(), id);
-    EXPECT_TRUE(e.ok()) << e.error().message;
-    return e ? *e : StoredEmail{};
-  }
-
-  jobs::Job only_job() {
-    jobs::JobFilter f;
-    f.kind = "mail.send";
-    auto jobs = queue_->list(f);
-    EXPECT_TRUE(jobs.ok());
-    EXPECT_EQ(jobs ? jobs->size() : 0, 1u);
-    return jobs && !jobs->empty() ? jobs->front() : jobs::Job{};
-  }
-
   std::string received(int n, const char* ext) {
     return read_text(dir_ + "/received/" + std::to_string(n) + ext);
   }
 
-  metrics::Registry metrics_;
-  std::unique_ptr<jobs::JobQueue> queue_;
-  std::unique_ptr<jobs::JobWorker> worker_;
   std::unique_ptr<SmtpSink> sink_;
-  std::string dir_;
-  MailOptions opts_;
 };
 
 TEST_P(MailSmtpTest, SendsTheMessageBySmtp) {
   start_sink();
   if (IsSkipped()) return;
   register_mail_jobs(*worker_, clock_, opts_);
-  std::string id = queue({"ten_1", "alice@example.com", "Reset your password",
-                          "Hi Alice,\n.leading dot\nFrom here on\nhttps://ring.example/r/abc\n",
-                          "password_reset"});
+  std::string id = queue_ok({"ten_1", "alice@example.com", "Reset your password",
+                             "Hi Alice,\n.leading dot\nFrom here on\nhttps://ring.example/r/abc\n",
+                             "password_reset"});
   clock_.advance_ms(1000);
   ASSERT_TRUE(run_one());
 
@@ -240,7 +186,7 @@ TEST_P(MailSmtpTest, ARefusedRecipientFailsAtOnce) {
   start_sink();
   if (IsSkipped()) return;
   register_mail_jobs(*worker_, clock_, opts_);
-  std::string id = queue({"ten_1", "reject@example.com", "Hello", "Hi\n", "verify_email"});
+  std::string id = queue_ok({"ten_1", "reject@example.com", "Hello", "Hi\n", "verify_email"});
   ASSERT_TRUE(run_one());
   jobs::Job j = only_job();
   EXPECT_EQ(j.state, "dead");
@@ -257,7 +203,8 @@ TEST_P(MailSmtpTest, StarttlsIsRequiredWhenAsked) {
   if (IsSkipped()) return;
   opts_.smtp_starttls = true;  // the sink does not offer STARTTLS
   register_mail_jobs(*worker_, clock_, opts_);
-  std::string id = queue({"ten_1", "alice@example.com", "Hello", "secret link\n", "verify_email"});
+  std::string id =
+      queue_ok({"ten_1", "alice@example.com", "Hello", "secret link\n", "verify_email"});
   ASSERT_TRUE(run_one());
   EXPECT_EQ(only_job().state, "queued");
   StoredEmail s = stored(id);
@@ -270,7 +217,7 @@ TEST_P(MailSmtpTest, AClosedPortIsRetriedThenTheEmailFails) {
   std::uint16_t port = closed_port();
   opts_.smtp_url = "smtp://127.0.0.1:" + std::to_string(port);
   register_mail_jobs(*worker_, clock_, opts_);
-  std::string id = queue({"ten_1", "alice@example.com", "Hello", "Hi\n", "verify_email"});
+  std::string id = queue_ok({"ten_1", "alice@example.com", "Hello", "Hi\n", "verify_email"});
   ASSERT_TRUE(run_one());
 
   jobs::Job j = only_job();

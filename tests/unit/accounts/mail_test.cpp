@@ -16,19 +16,13 @@
 #include "jobs/job_queue.hpp"
 #include "jobs/schema.hpp"
 #include "support/test_db.hpp"
+#include "unit/accounts/mail_fixture.hpp"
 #include "unit/unit_db.hpp"
 
 namespace rh::accounts {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::size_t count_of(const std::string& hay, const std::string& needle) {
   std::size_t n = 0;
@@ -85,33 +79,9 @@ std::string header(const std::string& message, const std::string& name) {
   return out;
 }
 
-class MailTest : public unit::DbTest {
+class MailTest : public MailFixture {
  protected:
-  void SetUp() override {
-    unit::DbTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    std::vector<storage::Migration> migrations = jobs::migrations();
-    for (auto& m : mail_migrations()) migrations.push_back(std::move(m));
-    auto n = storage::Migrator(migrations).migrate(db(), clock_.now_ms());
-    ASSERT_TRUE(n.ok()) << n.error().message;
-    jobs::QueueOptions q;
-    q.default_max_attempts = 3;
-    q.retry_base_ms = 100;
-    q.retry_max_ms = 1000;
-    q.lease_ms = 10'000;
-    queue_ = std::make_unique<jobs::JobQueue>(db(), clock_, q);
-    jobs::WorkerOptions w;
-    w.node_id = "test-node";
-    worker_ = std::make_unique<jobs::JobWorker>(*queue_, db(), metrics_, w);
-    dir_ = test::make_temp_dir("rh-mail");
-    opts_.from = "noreply@ring.example";
-    opts_.from_name = "Ring House";
-    opts_.log_path = dir_ + "/mail.log";
-  }
-
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
+  MailTest() : MailFixture(3, "rh-mail") {}
 
   void start() { register_mail_jobs(*worker_, clock_, opts_); }
 
@@ -119,45 +89,7 @@ class MailTest : public unit::DbTest {
     return {"ten_1", to, subject, "Hi Alice,\nwelcome.\n", "verify_email"};
   }
 
-  Result<std::string> queue(const Email& e) {
-    return db().in_transaction<std::string>(
-        [&](storage::Connection& c) { return queue_email(c, *queue_, clock_, e); });
-  }
-
-  std::string queue_ok(const Email& e) {
-    auto id = queue(e);
-    EXPECT_TRUE(id.ok()) << id.error().message;
-    return id ? *id : "";
-  }
-
-  bool run_one(const std::string& owner = "test-node/0") {
-    auto r = worker_->run_one(owner);
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r && *r;
-  }
-
-  StoredEmail stored(const std::string& id) {
-    auto e = get_email(db(), id);
-    EXPECT_TRUE(e.ok()) << e.error().message;
-    return e ? *e : StoredEmail{};
-  }
-
-  jobs::Job only_job() {
-    jobs::JobFilter f;
-    f.kind = "mail.send";
-    auto jobs = queue_->list(f);
-    EXPECT_TRUE(jobs.ok());
-    EXPECT_EQ(jobs ? jobs->size() : 0, 1u);
-    return jobs && !jobs->empty() ? jobs->front() : jobs::Job{};
-  }
-
   std::string mail_log() { return read_text(opts_.log_path); }
-
-  metrics::Registry metrics_;
-  std::unique_ptr<jobs::JobQueue> queue_;
-  std::unique_ptr<jobs::JobWorker> worker_;
-  std::string dir_;
-  MailOptions opts_;
 };
 
 TEST_P(MailTest, QueueInARolledBackTransactionLeavesNoEmailAndNoJob) {
