@@ -1035,28 +1035,39 @@ Status AuthService::revoke_api_key(const UserScope& self, const std::string& id)
 
 // ---- administration -----------------------------------------------------------------
 
+namespace {
+
+// Inserts an active, verified user inside the caller's transaction.
+Result<User> insert_user(Connection& c, const std::string& tenant_id, const std::string& email,
+                         const std::string& password_hash, Role role,
+                         const std::string& display_name, std::int64_t now) {
+  RH_TRY(tenant_name(c, tenant_id));
+  RH_ASSIGN(auto existing, user_by_email(c, tenant_id, email));
+  if (existing)
+    return Error(Errc::conflict, "email", "a user with this email exists in the tenant");
+  std::string id = new_id("usr", now);
+  RH_TRY(
+      c.exec("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, "
+             "status, email_verified_at, totp_enabled, totp_secret, totp_pending, "
+             "totp_last_step, locale, time_zone, password_changed_at, last_login_at, "
+             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 0, '', '', 0, "
+             "'', '', ?, 0, ?, ?)",
+             {id, tenant_id, email, display_name, password_hash, std::string(role_name(role)), now,
+              now, now, now}));
+  RH_ASSIGN(User u, user_by_id(c, id));
+  RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, event_payload(u)}, now));
+  return u;
+}
+
+}  // namespace
+
 Result<User> AuthService::create_user(const std::string& tenant_id, const std::string& email_in,
                                       const std::string& password_hash, Role role,
                                       const std::string& display_name) {
   RH_ASSIGN(std::string email, normalise_email(email_in));
   std::int64_t now = clock_.now_ms();
-  return db_.in_transaction<User>([&](Connection& c) -> Result<User> {
-    RH_TRY(tenant_name(c, tenant_id));
-    RH_ASSIGN(auto existing, user_by_email(c, tenant_id, email));
-    if (existing)
-      return Error(Errc::conflict, "email", "a user with this email exists in the tenant");
-    std::string id = new_id("usr", now);
-    RH_TRY(
-        c.exec("INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, "
-               "status, email_verified_at, totp_enabled, totp_secret, totp_pending, "
-               "totp_last_step, locale, time_zone, password_changed_at, last_login_at, "
-               "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, 0, '', '', 0, "
-               "'', '', ?, 0, ?, ?)",
-               {id, tenant_id, email, display_name, password_hash, std::string(role_name(role)),
-                now, now, now, now}));
-    RH_ASSIGN(User u, user_by_id(c, id));
-    RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, event_payload(u)}, now));
-    return u;
+  return db_.in_transaction<User>([&](Connection& c) {
+    return insert_user(c, tenant_id, email, password_hash, role, display_name, now);
   });
 }
 
@@ -1128,7 +1139,10 @@ Result<User> AuthService::bootstrap(const std::string& token, const std::string&
   auto invalid = [] {
     return Error(Errc::invalid_argument, "token", "the bootstrap token is not valid");
   };
-  RH_TRY(db_.transaction([&](Connection& c) -> Status {
+  RH_ASSIGN(std::string norm, normalise_email(email));
+  // Redeeming the token and creating the admin commit together: a refused
+  // creation (an address already taken) leaves the token usable.
+  return db_.in_transaction<User>([&](Connection& c) -> Result<User> {
     RH_ASSIGN(auto row,
               c.query_opt("SELECT token_hash, expires_at FROM auth_bootstrap WHERE id = 1", {}));
     if (!row || row->integer("expires_at") <= now ||
@@ -1136,9 +1150,8 @@ Result<User> AuthService::bootstrap(const std::string& token, const std::string&
       return invalid();
     RH_ASSIGN(auto del, c.exec("DELETE FROM auth_bootstrap WHERE id = 1", {}));
     if (del.affected != 1) return invalid();
-    return {};
-  }));
-  return create_user(tenant_id, email, password_hash, Role::platform_admin, display_name);
+    return insert_user(c, tenant_id, norm, password_hash, Role::platform_admin, display_name, now);
+  });
 }
 
 // ---- housekeeping --------------------------------------------------------------------

@@ -450,6 +450,8 @@ awaitable<Response> admin_list_users(ApiDeps& d, RequestContext& ctx) {
   if (!page) co_return err;
   accounts::UserFilter f;
   f.q = ctx.query_param("q").value_or("");
+  if (f.q.size() > 254)
+    co_return problem(400, "bad_parameter", "Bad query parameter", "q must be at most 254 bytes");
   f.role = ctx.query_param("role").value_or("");
   f.status = ctx.query_param("status").value_or("");
   f.after_id = page->after;

@@ -571,6 +571,11 @@ TEST_P(Auth, CliAndBootstrapOfTheFirstAdmin) {
       call(up->port(), "POST", "/v1/auth/bootstrap",
            body({{"token", "rhb_wrong"}, {"email", "root@example.com"}, {"password", pw}}));
   EXPECT_EQ(wrong.status, 422) << wrong.body;
+  // An address already taken is refused, and the token stays usable.
+  ASSERT_EQ(admin(*up, {"create-user", "--email", "taken@example.com"}).exit_code, 0);
+  auto taken = call(up->port(), "POST", "/v1/auth/bootstrap",
+                    body({{"token", token}, {"email", "taken@example.com"}, {"password", pw}}));
+  EXPECT_EQ(taken.status, 409) << taken.body;
   auto ok = call(up->port(), "POST", "/v1/auth/bootstrap",
                  body({{"token", token}, {"email", "root@example.com"}, {"password", pw}}));
   ASSERT_EQ(ok.status, 201) << ok.body;
