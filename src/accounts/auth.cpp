@@ -151,11 +151,6 @@ Result<std::string> tenant_name(Connection& c, const std::string& tenant_id) {
   return row->text("name");
 }
 
-std::string event_payload(const User& u) {
-  return boost::json::serialize(boost::json::object{
-      {"id", u.id}, {"email", u.email}, {"role", role_name(u.role)}, {"status", u.status}});
-}
-
 std::string account_key(const std::string& tenant_id, const std::string& email) {
   return "acct:" + token_hash(tenant_id + "\n" + email).substr(0, 40);
 }
@@ -373,10 +368,6 @@ Status AuthService::revoke_session(const UserScope& self, const std::string& ses
   return st;
 }
 
-Status AuthService::logout(const UserScope& self, const std::string& session_id) {
-  return revoke_session(self, session_id);
-}
-
 Result<std::vector<Session>> AuthService::sessions(const UserScope& self) {
   std::int64_t now = clock_.now_ms();
   return db_.read<std::vector<Session>>([&](Connection& c) -> Result<std::vector<Session>> {
@@ -480,16 +471,15 @@ std::optional<Principal> AuthService::authenticate_cached(std::string_view beare
 
 // ---- mailed tokens ------------------------------------------------------------
 
-Result<MailedToken> AuthService::mail_token(Connection& c, const User& u,
-                                            const std::string& purpose, std::int64_t ttl_s,
-                                            const std::string& link_base) {
+Status AuthService::mail_token(Connection& c, const User& u, const std::string& purpose,
+                               std::int64_t ttl_s, const std::string& link_base) {
   std::int64_t now = clock_.now_ms();
   // At most one link a minute per user and purpose, so that nobody can flood
   // an inbox through the sign-up or reset forms.
   RH_ASSIGN(auto last, c.query_one("SELECT COALESCE(MAX(created_at), 0) AS n FROM user_tokens "
                                    "WHERE user_id = ? AND purpose = ?",
                                    {u.id, purpose}));
-  if (now - last.integer("n") < kMailCooldownMs) return MailedToken{u, ""};
+  if (now - last.integer("n") < kMailCooldownMs) return {};
   // One live token per purpose: a new link supersedes the previous one.
   RH_TRY(
       c.exec("UPDATE user_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? AND "
@@ -524,7 +514,7 @@ Result<MailedToken> AuthService::mail_token(Connection& c, const User& u,
         u.display_name.empty() ? "" : " " + u.display_name, brand, link_base, token, hours);
   }
   RH_TRY(queue_email(c, queue_, clock_, e));
-  return MailedToken{u, token};
+  return {};
 }
 
 // Loads a live mailed token; marks it used when `consume`.
@@ -534,7 +524,7 @@ static Result<Row> live_token(Connection& c, const std::string& token, const cha
     return Error(Errc::invalid_argument, "token", "the link is not valid or has expired");
   };
   if (token.empty() || token.size() > 200) return invalid();
-  std::string h = crypto::hex_encode(crypto::sha256(token));
+  std::string h = token_hash(token);
   RH_ASSIGN(auto row, c.query_opt("SELECT user_id, tenant_id, expires_at, used_at FROM "
                                   "user_tokens WHERE token_hash = ? AND purpose = ?",
                                   {h, std::string(purpose)}));
@@ -595,7 +585,7 @@ Status AuthService::signup(const std::string& tenant_id, const std::string& emai
                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'user', 'pending', 0, 0, '', "
                "'', 0, '', '', ?, 0, ?, ?)",
                {u.id, tenant_id, email, display_name, password_hash, now, now, now}));
-    RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, event_payload(u)}, now));
+    RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, user_event_payload(u)}, now));
     RH_TRY(mail_token(c, u, "verify_email", o_.verify_ttl_s, link_base));
     return {};
   });
@@ -622,7 +612,7 @@ Result<User> AuthService::verify_email(const std::string& token) {
                "status = 'pending' THEN 'active' ELSE status END WHERE id = ?",
                {now, now, uid}));
     RH_ASSIGN(User u, user_by_id(c, uid));
-    RH_TRY(jobs::append_event(c, {"user.verified", u.tenant_id, u.id, event_payload(u)}, now));
+    RH_TRY(jobs::append_event(c, {"user.verified", u.tenant_id, u.id, user_event_payload(u)}, now));
     return u;
   });
 }
@@ -819,7 +809,7 @@ Status AuthService::reset_password(const std::string& token, const std::string& 
     RH_TRY(revoke_all_credentials(c, u.id, now, "password_reset"));
     RH_TRY(c.exec("DELETE FROM auth_throttle WHERE throttle_key = ?",
                   {account_key(u.tenant_id, u.email)}));
-    return emit(c, {"user.password_changed", u.tenant_id, u.id, event_payload(u)}, now);
+    return emit(c, {"user.password_changed", u.tenant_id, u.id, user_event_payload(u)}, now);
   });
   if (st) cache_.forget_user(reset_user);
   return st;
@@ -953,7 +943,7 @@ Status AuthService::reset_totp(const std::string& user_id) {
         c.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE user_id = ? AND "
                "revoked_at = 0",
                {now, std::string("totp_reset"), user_id}));
-    return emit(c, {"user.totp_disabled", u.tenant_id, u.id, event_payload(u)}, now);
+    return emit(c, {"user.totp_disabled", u.tenant_id, u.id, user_event_payload(u)}, now);
   });
   if (st) cache_.forget_user(user_id);
   return st;
@@ -1055,7 +1045,7 @@ Result<User> insert_user(Connection& c, const std::string& tenant_id, const std:
              {id, tenant_id, email, display_name, password_hash, std::string(role_name(role)), now,
               now, now, now}));
   RH_ASSIGN(User u, user_by_id(c, id));
-  RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, event_payload(u)}, now));
+  RH_TRY(jobs::append_event(c, {"user.created", tenant_id, u.id, user_event_payload(u)}, now));
   return u;
 }
 
@@ -1086,7 +1076,7 @@ Result<User> AuthService::set_role(const std::string& user_id, Role role) {
     RH_TRY(c.exec("UPDATE users SET role = ?, updated_at = ? WHERE id = ?",
                   {std::string(role_name(role)), now, user_id}));
     RH_ASSIGN(User u, user_by_id(c, user_id));
-    RH_TRY(jobs::append_event(c, {"user.updated", u.tenant_id, u.id, event_payload(u)}, now));
+    RH_TRY(jobs::append_event(c, {"user.updated", u.tenant_id, u.id, user_event_payload(u)}, now));
     return u;
   });
   if (r) cache_.forget_user(user_id);

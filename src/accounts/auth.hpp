@@ -109,12 +109,6 @@ struct TotpSetup {
   std::string uri;     // otpauth://
 };
 
-// A one-time token mailed to a user (verification, reset).
-struct MailedToken {
-  User user;
-  std::string token;
-};
-
 class AuthService {
  public:
   AuthService(storage::Database& db, jobs::JobQueue& queue, const Clock& clock, AuthOptions o,
@@ -146,7 +140,6 @@ class AuthService {
 
   // ---- sessions and tokens ----
   Result<Tokens> refresh(const std::string& refresh_token, const ClientInfo& client);
-  Status logout(const UserScope& self, const std::string& session_id);
   Result<std::vector<Session>> sessions(const UserScope& self);
   Status revoke_session(const UserScope& self, const std::string& session_id);
 
@@ -217,8 +210,8 @@ class AuthService {
   Result<std::string> issue_refresh(storage::Connection& c, const std::string& session_id,
                                     std::int64_t session_expires_at);
   std::string access_token(const User& u, const std::string& session_id, bool mfa);
-  Result<MailedToken> mail_token(storage::Connection& c, const User& u, const std::string& purpose,
-                                 std::int64_t ttl_s, const std::string& link_base);
+  Status mail_token(storage::Connection& c, const User& u, const std::string& purpose,
+                    std::int64_t ttl_s, const std::string& link_base);
   Status record_failure(const std::string& tenant_id, const std::string& email,
                         const std::string& ip);
   Result<std::int64_t> locked_for(storage::Connection& c, const std::string& key, std::int64_t now);

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 
@@ -195,33 +196,6 @@ Result<StoredEmail> load(Connection& c, const std::string& id) {
 
 // ---- Message rendering -----------------------------------------------------
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t v = (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16) |
-                      (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8) |
-                      static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 2]));
-    out += kAlphabet[(v >> 18) & 0x3F];
-    out += kAlphabet[(v >> 12) & 0x3F];
-    out += kAlphabet[(v >> 6) & 0x3F];
-    out += kAlphabet[v & 0x3F];
-  }
-  if (i < in.size()) {
-    std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size())
-      v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
-    out += kAlphabet[(v >> 18) & 0x3F];
-    out += kAlphabet[(v >> 12) & 0x3F];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 0x3F] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 // RFC 2047 B encoded-words, split on character boundaries and folded so that
 // no line holding one is longer than 76 characters (39 bytes encode to 52).
 std::string encoded_words(std::string_view text) {
@@ -235,7 +209,7 @@ std::string encoded_words(std::string_view text) {
       --n;
     if (n == 0) n = std::min(kChunk, text.size() - i);
     if (!out.empty()) out += "\n ";
-    out += "=?UTF-8?B?" + base64(text.substr(i, n)) + "?=";
+    out += "=?UTF-8?B?" + crypto::base64_encode(text.substr(i, n)) + "?=";
     i += n;
   }
   return out;
@@ -702,15 +676,14 @@ Status MailDeadLetters::deliver(const jobs::Event& e) {
   if (!kind || !kind->is_string() || kind->as_string() != "mail.send") return {};
   auto job = queue_.get(e.subject);
   if (!job) return job.error().code == Errc::not_found ? Status{} : Status{job.take_error()};
-  auto p = boost::json::parse(job->payload, ec);
-  if (ec || !p.is_object()) return {};
-  const auto* id = p.as_object().if_contains("email_id");
-  if (!id || !id->is_string()) return {};
+  auto id = email_id_of(job->payload);
+  if (!id) return {};
   std::string reason = job->last_error.empty() ? "the delivery job died" : job->last_error;
   return db_.with_connection(storage::Access::write, [&](storage::Connection& c) -> Status {
-    RH_TRY(c.exec("UPDATE emails SET status = 'failed', last_error = ? WHERE id = ? AND "
-                  "status = 'queued'",
-                  {reason.substr(0, 2000), std::string(id->as_string())}));
+    RH_TRY(
+        c.exec("UPDATE emails SET status = 'failed', last_error = ? WHERE id = ? AND "
+               "status = 'queued'",
+               {reason.substr(0, 2000), *id}));
     return {};
   });
 }

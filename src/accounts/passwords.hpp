@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -34,7 +35,9 @@ class PasswordHasher {
 
  private:
   HashParams p_;
-  std::string dummy_;
+  // Made on first use, not at start-up (19 MiB and ~20 ms of CPU).
+  mutable std::once_flag dummy_once_;
+  mutable std::string dummy_;
 };
 
 // Length and content rules for a new password (NIST SP 800-63B: a minimum

@@ -1,8 +1,13 @@
 #include "accounts/settings.hpp"
 
+#include "accounts/auth.hpp"
+#include "accounts/mail.hpp"
+
 namespace rh::accounts {
 
 void declare_config(config::Schema& s) {
+  declare_auth_config(s);
+  declare_mail_config(s);
   s.boolean(
       "tenants.create_default", true,
       "Create the default tenant on first start; it serves every Host no other tenant claims.");

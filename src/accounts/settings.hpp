@@ -1,4 +1,4 @@
-// Config keys of tenants: [tenants].
+// Config keys of the accounts module: [tenants], [auth] (auth.hpp), [mail] (mail.hpp).
 #pragma once
 #include "accounts/tenants.hpp"
 #include "core/config.hpp"

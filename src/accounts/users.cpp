@@ -36,6 +36,11 @@ User user_from_row(const Row& r) {
   return u;
 }
 
+std::string user_event_payload(const User& u) {
+  return boost::json::serialize(boost::json::object{
+      {"id", u.id}, {"email", u.email}, {"role", role_name(u.role)}, {"status", u.status}});
+}
+
 Result<std::string> normalise_email(std::string_view email, std::string_view field) {
   std::string f(field);
   std::string e;
@@ -110,11 +115,6 @@ Result<User> load_staff(Connection& c, const TenantScope& s, const std::string& 
                                   {id, s.tenant_id, s.tenant_id}));
   if (!row) return make_error(Errc::not_found, "no such user");
   return user_from_row(*row);
-}
-
-std::string user_event_payload(const User& u) {
-  return boost::json::serialize(boost::json::object{
-      {"id", u.id}, {"email", u.email}, {"role", role_name(u.role)}, {"status", u.status}});
 }
 
 }  // namespace

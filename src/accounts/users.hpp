@@ -85,6 +85,8 @@ class UserStore {
 // Shared with auth.cpp.
 extern const char* const kUserCols;
 User user_from_row(const storage::Row& r);
+// The payload of user.* events: id, email, role, status.
+std::string user_event_payload(const User& u);
 // Revokes every session and API key of a user (suspension, password reset).
 Status revoke_all_credentials(storage::Connection& c, const std::string& user_id, std::int64_t now,
                               const std::string& reason);

@@ -15,15 +15,6 @@
 
 namespace rh::api {
 
-namespace json = boost::json;
-using boost::asio::awaitable;
-using http::json_response;
-using http::problem;
-using http::problem_from_error;
-using http::RequestContext;
-using http::Response;
-using http::Verb;
-
 namespace {
 
 Response no_store(Response r) {
@@ -133,11 +124,7 @@ Fields read_fields(const RequestContext& ctx, std::initializer_list<std::string_
   http::FieldReader f(*body.object);
   std::vector<std::string_view> known(required);
   known.insert(known.end(), optional.begin(), optional.end());
-  for (const auto& [k, v] : *body.object) {
-    (void)v;
-    if (std::find(known.begin(), known.end(), std::string_view(k)) == known.end())
-      f.problems().push_back({std::string(k), "is not a known field"});
-  }
+  f.reject_unknown(known);
   for (auto k : known) {
     if (auto v = f.string(k)) out.values.emplace(std::string(k), std::move(*v));
   }
@@ -250,7 +237,7 @@ awaitable<Response> refresh(ApiDeps& d, RequestContext& ctx) {
 awaitable<Response> logout(ApiDeps& d, RequestContext& ctx) {
   auto self = self_scope(ctx);
   std::string sid = ctx.principal->session_id;
-  auto st = co_await offload(d.pool, [&] { return d.auth.logout(self, sid); });
+  auto st = co_await offload(d.pool, [&] { return d.auth.revoke_session(self, sid); });
   if (!st) co_return problem_from_error(st.error(), ctx.request_id);
   co_return http::no_content();
 }
@@ -501,15 +488,11 @@ awaitable<Response> admin_patch_user(ApiDeps& d, RequestContext& ctx) {
 
 awaitable<Response> admin_reset_user(ApiDeps& d, RequestContext& ctx) {
   auto scope = staff_scope(ctx);
-  auto u = co_await offload(d.pool, [&] { return d.users.get(scope, ctx.param("id")); });
-  if (!u) co_return problem_from_error(u.error(), ctx.request_id);
-  auto tenant = co_await offload(d.pool, [&] { return d.tenants.get(u->tenant_id); });
-  if (!tenant) co_return problem_from_error(tenant.error(), ctx.request_id);
-  // The link goes to the user's own tenant, not to the staff member's Host.
-  tenant->hostnames.clear();
-  std::string base = link_base(d, ctx, *tenant);
-  auto st =
-      co_await offload(d.pool, [&] { return d.auth.send_password_reset(scope, u->id, base); });
+  // The link goes to the configured base, not to the staff member's Host
+  // (which may be another tenant's); the store checks the user is in scope.
+  std::string base = link_base(d, ctx, accounts::Tenant{});
+  auto st = co_await offload(
+      d.pool, [&] { return d.auth.send_password_reset(scope, ctx.param("id"), base); });
   if (!st) co_return problem_from_error(st.error(), ctx.request_id);
   co_return accepted("a reset link was mailed to the user");
 }

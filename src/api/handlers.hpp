@@ -11,6 +11,16 @@
 
 namespace rh::api {
 
+// The names every route file uses.
+namespace json = boost::json;
+using boost::asio::awaitable;
+using http::json_response;
+using http::problem;
+using http::problem_from_error;
+using http::RequestContext;
+using http::Response;
+using http::Verb;
+
 using RouteFn = boost::asio::awaitable<http::Response> (*)(ApiDeps&, http::RequestContext&);
 using AddRoute = std::function<void(http::Verb, const char*, RouteFn, http::Policy, const char*)>;
 

@@ -13,6 +13,10 @@ json::value time_or_null(const std::optional<std::int64_t>& ms) {
   if (!ms) return nullptr;
   return json::value(format_rfc3339(*ms));
 }
+// The accounts tables store "never" as 0.
+json::value time_or_null(std::int64_t ms) {
+  return time_or_null(ms == 0 ? std::nullopt : std::optional<std::int64_t>(ms));
+}
 json::value parsed(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -107,12 +111,6 @@ json::object probe_run_json(const jobs::ProbeRun& r) {
           {"created_at", format_rfc3339(r.created_at)}};
 }
 
-namespace {
-json::value ms_or_null(std::int64_t ms) {
-  return ms == 0 ? json::value(nullptr) : json::value(format_rfc3339(ms));
-}
-}  // namespace
-
 json::object user_json(const accounts::User& u) {
   return {{"id", u.id},
           {"tenant_id", u.tenant_id},
@@ -126,7 +124,7 @@ json::object user_json(const accounts::User& u) {
           {"time_zone", u.time_zone},
           {"created_at", format_rfc3339(u.created_at)},
           {"updated_at", format_rfc3339(u.updated_at)},
-          {"last_login_at", ms_or_null(u.last_login_at)}};
+          {"last_login_at", time_or_null(u.last_login_at)}};
 }
 
 json::object session_json(const accounts::Session& s, const std::string& current_id) {
@@ -148,8 +146,8 @@ json::object api_key_json(const accounts::ApiKey& k) {
                  {"scopes", std::move(scopes)},
                  {"prefix", k.prefix},
                  {"created_at", format_rfc3339(k.created_at)},
-                 {"last_used_at", ms_or_null(k.last_used_at)},
-                 {"expires_at", ms_or_null(k.expires_at)}};
+                 {"last_used_at", time_or_null(k.last_used_at)},
+                 {"expires_at", time_or_null(k.expires_at)}};
   if (!k.secret.empty()) o["key"] = k.secret;
   return o;
 }
@@ -174,7 +172,7 @@ json::object email_json(const accounts::StoredEmail& e) {
           {"attempts", e.attempts},
           {"last_error", e.last_error},
           {"created_at", format_rfc3339(e.created_at)},
-          {"sent_at", ms_or_null(e.sent_at)}};
+          {"sent_at", time_or_null(e.sent_at)}};
 }
 
 }  // namespace rh::api

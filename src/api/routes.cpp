@@ -16,15 +16,6 @@
 
 namespace rh::api {
 
-namespace json = boost::json;
-using boost::asio::awaitable;
-using http::json_response;
-using http::problem;
-using http::problem_from_error;
-using http::RequestContext;
-using http::Response;
-using http::Verb;
-
 // ---- access control, in one place -------------------------------------
 
 namespace {

@@ -48,8 +48,6 @@ const config::Schema& schema() {
     storage::declare_config(sc);
     jobs::declare_config(sc);
     accounts::declare_config(sc);
-    accounts::declare_auth_config(sc);
-    accounts::declare_mail_config(sc);
     sc.secret("admin.operator_token",
               "Bearer token for the operator (admin) API. Empty: a token is generated on first "
               "start and kept in <data_dir>/secrets/operator-token.");

@@ -48,6 +48,14 @@ std::string base64url_encode(std::string_view bytes) {
   return out;
 }
 
+std::string base64_encode(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.find('\0'));
+  return out;
+}
+
 std::optional<std::string> base64url_decode(std::string_view text) {
   // At most 3 bytes per 4 characters; libsodium refuses '=' (for this
   // variant), characters outside the alphabet, a dangling sixth of a byte and

@@ -19,6 +19,7 @@ std::uint64_t random_below(std::uint64_t bound);
 
 std::string hex_encode(std::string_view bytes);
 std::string base64url_encode(std::string_view bytes);  // unpadded
+std::string base64_encode(std::string_view bytes);     // RFC 4648 §4, padded (MIME)
 // Strict inverse of base64url_encode: the RFC 4648 §5 alphabet without padding
 // ('=' refused), and no stray bits after the last byte. nullopt on any error.
 std::optional<std::string> base64url_decode(std::string_view text);

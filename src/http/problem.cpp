@@ -201,6 +201,10 @@ const json::object* FieldReader::object(std::string_view key) {
 }
 
 void FieldReader::reject_unknown(std::initializer_list<std::string_view> known) {
+  reject_unknown(std::span<const std::string_view>(known.begin(), known.size()));
+}
+
+void FieldReader::reject_unknown(std::span<const std::string_view> known) {
   for (const auto& [k, v] : o_) {
     bool ok = false;
     for (auto n : known) ok |= (n == std::string_view(k.data(), k.size()));

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@ class FieldReader {
   const boost::json::object* object(std::string_view key);
   // Fields not among `known` are reported as unknown.
   void reject_unknown(std::initializer_list<std::string_view> known);
+  void reject_unknown(std::span<const std::string_view> known);
   std::vector<FieldProblem>& problems() { return problems_; }
   void merge(FieldReader& child);
 

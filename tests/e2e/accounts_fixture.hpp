@@ -32,14 +32,7 @@ inline std::string jstr(const boost::json::value& v, const char* key) {
 inline HttpResponse call(std::uint16_t port, const std::string& method, const std::string& target,
                          const std::string& body = "", const std::string& token = "",
                          const std::string& host = "localhost") {
-  HttpRequest req;
-  req.method = method;
-  req.target = target;
-  req.body = body;
-  req.headers["Host"] = host;
-  if (!body.empty()) req.headers["Content-Type"] = "application/json";
-  if (!token.empty()) req.headers["Authorization"] = "Bearer " + token;
-  return http(port, req);
+  return http_json(port, method, target, body, token, host);
 }
 
 // The token of the newest mailed link of `kind` sent to `to`, read from the

@@ -68,8 +68,9 @@ HttpResponse http_get(std::uint16_t port, const std::string& target, const std::
 }
 
 HttpResponse http_json(std::uint16_t port, const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& token) {
+                       const std::string& body, const std::string& token, const std::string& host) {
   HttpRequest r;
+  if (!host.empty()) r.headers["Host"] = host;
   r.method = method;
   r.target = target;
   r.body = body;

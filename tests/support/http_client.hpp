@@ -29,8 +29,10 @@ struct HttpRequest {
 HttpResponse http(std::uint16_t port, const HttpRequest& req,
                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
 HttpResponse http_get(std::uint16_t port, const std::string& target, const std::string& token = "");
+// host: the Host header (the tenant); empty for "localhost".
 HttpResponse http_json(std::uint16_t port, const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& token = "");
+                       const std::string& body, const std::string& token = "",
+                       const std::string& host = "");
 
 // Sends raw bytes and returns everything the server sends back until it
 // closes the connection or `timeout` passes (then `timed_out` is set).
