@@ -91,7 +91,8 @@ AuthOptions auth_options(const config::Config& c) {
 }
 
 const std::vector<std::string>& api_key_scopes() {
-  static const std::vector<std::string> kScopes{"me:read", "me:write"};
+  static const std::vector<std::string> kScopes{"me:read",      "me:write",    "numbers:read",
+                                                "numbers:write", "billing:read"};
   return kScopes;
 }
 
@@ -204,30 +205,11 @@ bool AuthService::check_password(const LoginCandidate& c, std::string_view pw) c
 }
 
 std::string AuthService::seal(std::string_view plain) const {
-  std::string key = crypto::sha256(o_.data_key);
-  std::string nonce = crypto::random_bytes(crypto_secretbox_NONCEBYTES);
-  std::string out(crypto_secretbox_MACBYTES + plain.size(), '\0');
-  crypto_secretbox_easy(reinterpret_cast<unsigned char*>(out.data()),
-                        reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
-                        reinterpret_cast<const unsigned char*>(nonce.data()),
-                        reinterpret_cast<const unsigned char*>(key.data()));
-  return crypto::base64url_encode(nonce + out);
+  return crypto::seal(o_.data_key, plain);
 }
 
 std::optional<std::string> AuthService::unseal(std::string_view sealed) const {
-  auto raw = crypto::base64url_decode(sealed);
-  if (!raw || raw->size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
-    return std::nullopt;
-  std::string key = crypto::sha256(o_.data_key);
-  std::string nonce = raw->substr(0, crypto_secretbox_NONCEBYTES);
-  std::string ct = raw->substr(crypto_secretbox_NONCEBYTES);
-  std::string out(ct.size() - crypto_secretbox_MACBYTES, '\0');
-  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()),
-                                 reinterpret_cast<const unsigned char*>(ct.data()), ct.size(),
-                                 reinterpret_cast<const unsigned char*>(nonce.data()),
-                                 reinterpret_cast<const unsigned char*>(key.data())) != 0)
-    return std::nullopt;
-  return out;
+  return crypto::unseal(o_.data_key, sealed);
 }
 
 // ---- tokens and sessions ---------------------------------------------------

@@ -22,6 +22,16 @@ class TenantStore;
 class UserStore;
 class AuthService;
 }  // namespace rh::accounts
+namespace rh::numbers {
+class Inventory;
+class ProviderRegistry;
+class NumberService;
+}  // namespace rh::numbers
+namespace rh::billing {
+class Ledger;
+class RateStore;
+class PaymentWebhook;
+}  // namespace rh::billing
 namespace rh::jobs {
 class JobQueue;
 class JobWorker;
@@ -38,6 +48,13 @@ struct ApiDeps {
   accounts::UserStore& users;
   accounts::AuthService& auth;
   jobs::JobQueue& queue;
+  numbers::Inventory& inventory;
+  numbers::ProviderRegistry& providers;
+  numbers::NumberService& numbers;
+  BlockingPool& provider_pool;  // carrier API calls (slow, remote): never on `pool`
+  billing::Ledger& ledger;
+  billing::RateStore& rates;
+  billing::PaymentWebhook& payments;
   std::function<void()> jobs_enqueued;  // wakes the local workers
   metrics::Registry& metrics;
   const Clock& clock;

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "api/api.hpp"
+#include "core/csv.hpp"
 #include "core/principal.hpp"
 #include "http/problem.hpp"
 
@@ -22,10 +23,24 @@ using http::Response;
 using http::Verb;
 
 using RouteFn = boost::asio::awaitable<http::Response> (*)(ApiDeps&, http::RequestContext&);
-using AddRoute = std::function<void(http::Verb, const char*, RouteFn, http::Policy, const char*)>;
+// Registers a route: method, pattern, handler, who may call it, summary and,
+// for routes that take large bodies (CSV imports), their body limit.
+struct AddRoute {
+  std::function<void(http::Verb, const char*, RouteFn, http::Policy, const char*, std::size_t)> fn;
+  void operator()(http::Verb v, const char* pattern, RouteFn f, http::Policy p, const char* summary,
+                  std::size_t max_body = 0) const {
+    fn(v, pattern, f, std::move(p), summary, max_body);
+  }
+};
 
 // Accounts: auth/*, me, sessions, api-keys, admin/users, admin/emails.
 void register_account_routes(const AddRoute& add);
+// Numbers: search, reservations, purchase, release; admin inventory,
+// imports and provider settings.
+void register_number_routes(const AddRoute& add);
+// Billing: balance, ledger, rates; admin adjustments and rate decks;
+// the payment webhook.
+void register_billing_routes(const AddRoute& add);
 
 boost::json::object page_json(boost::json::array data, const std::string& next);
 
@@ -37,6 +52,13 @@ TenantScope staff_scope(const http::RequestContext& ctx);
 
 // The client's address: the peer, or what a trusted proxy says it forwarded.
 std::string client_ip(const ApiDeps& d, const http::RequestContext& ctx);
+
+// The tenant a staff request acts on: ?tenant_id= for platform staff (and
+// required of them), else the caller's own. On failure sets err.
+std::optional<std::string> acting_tenant(const http::RequestContext& ctx, http::Response& err);
+
+// 422 invalid_csv listing every bad line of an import (nothing was stored).
+http::Response csv_problem(const std::vector<csv::LineProblem>& problems);
 
 // Policies, for registration.
 inline http::Policy anyone() {

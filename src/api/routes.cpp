@@ -461,12 +461,12 @@ awaitable<Response> list_routes(ApiDeps& d, RequestContext&) {
 }  // namespace
 
 void register_routes(http::Router& router, ApiDeps& deps) {
-  AddRoute add = [&](Verb v, const char* pattern, RouteFn fn, http::Policy policy,
-                     const char* summary) {
+  AddRoute add{[&](Verb v, const char* pattern, RouteFn fn, http::Policy policy,
+                   const char* summary, std::size_t max_body) {
     router.add(
         v, pattern, [&deps, fn](RequestContext& ctx) { return guarded(deps, fn, ctx); },
-        http::RouteInfo{summary, std::move(policy), 0});
-  };
+        http::RouteInfo{summary, std::move(policy), max_body});
+  }};
   const auto operator_only = staff(Role::platform_admin);
   add(Verb::get, "/healthz", healthz, anyone(), "Liveness");
   add(Verb::get, "/readyz", readyz, anyone(), "Readiness (database reachable, not draining)");
@@ -492,6 +492,8 @@ void register_routes(http::Router& router, ApiDeps& deps) {
   add(Verb::get, "/v1/admin/routes", list_routes, operator_only,
       "Every route this server answers, with who may call it");
   register_account_routes(add);
+  register_number_routes(add);
+  register_billing_routes(add);
   deps.router = &router;
 }
 

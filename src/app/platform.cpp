@@ -18,6 +18,9 @@
 #include "accounts/tenants.hpp"
 #include "accounts/users.hpp"
 #include "api/api.hpp"
+#include "billing/ledger.hpp"
+#include "billing/payments.hpp"
+#include "billing/rates.hpp"
 #include "core/async.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
@@ -28,6 +31,8 @@
 #include "jobs/builtin_jobs.hpp"
 #include "jobs/schema.hpp"
 #include "jobs/settings.hpp"
+#include "numbers/inventory.hpp"
+#include "numbers/service.hpp"
 #include "storage/migrations.hpp"
 #include "storage/settings.hpp"
 
@@ -48,6 +53,8 @@ const config::Schema& schema() {
     storage::declare_config(sc);
     jobs::declare_config(sc);
     accounts::declare_config(sc);
+    billing::declare_billing_config(sc);
+    numbers::declare_numbers_config(sc);
     sc.secret("admin.operator_token",
               "Bearer token for the operator (admin) API. Empty: a token is generated on first "
               "start and kept in <data_dir>/secrets/operator-token.");
@@ -65,6 +72,9 @@ namespace {
 std::vector<storage::Migration> all_migrations() {
   std::vector<storage::Migration> out = jobs::migrations();
   for (auto& m : accounts::migrations()) out.push_back(std::move(m));
+  for (auto& m : billing::rate_migrations()) out.push_back(std::move(m));
+  for (auto& m : billing::ledger_migrations()) out.push_back(std::move(m));
+  for (auto& m : numbers::number_migrations()) out.push_back(std::move(m));
   return out;
 }
 
@@ -232,6 +242,31 @@ int serve(const config::Config& cfg) {
   if (auto st = accounts::schedule_auth_jobs(queue); !st)
     throw std::runtime_error("cannot schedule accounts jobs: " + st.error().message);
 
+  billing::Ledger ledger(clock, billing::ledger_options(cfg));
+  billing::RateStore rates(*db, clock);
+  billing::PaymentWebhook payments(
+      *db, ledger, clock, cfg.string("billing.payment_webhook_secret"),
+      [&](const std::string& tenant_id,
+          const std::string& user_id) -> Result<billing::PaymentTarget> {
+        auto t = tenants.get(tenant_id);
+        if (!t) {
+          if (t.error().code == Errc::not_found) return billing::PaymentTarget{};
+          return t.take_error();
+        }
+        auto u = users.get(TenantScope{tenant_id}, user_id);
+        if (!u && u.error().code != Errc::not_found) return u.take_error();
+        return billing::PaymentTarget{t->currency, u.ok()};
+      });
+  numbers::Inventory inventory(*db, clock);
+  numbers::ProviderRegistry providers(*db, clock, secrets.data_key);
+  numbers::NumberService number_service(inventory, providers, ledger, queue, tenants, users, clock,
+                                        numbers::numbers_options(cfg));
+  number_service.register_jobs(worker);
+  if (auto st = queue.upsert_schedule("numbers.sweep", "numbers.sweep", "{}",
+                                      cfg.integer("numbers.sweep_interval_s"));
+      !st)
+    throw std::runtime_error("cannot schedule numbers jobs: " + st.error().message);
+
   jobs::EventDispatcher dispatcher(*db, clock, metrics, jobs::dispatcher_options(cfg));
   dispatcher.add_consumer(std::make_shared<EventLog>());
   dispatcher.add_consumer(std::make_shared<accounts::MailDeadLetters>(*db, queue));
@@ -248,6 +283,7 @@ int serve(const config::Config& cfg) {
   auto hash_threads = static_cast<std::size_t>(cfg.integer("auth.hash_threads"));
   if (hash_threads == 0) hash_threads = std::max(1u, std::thread::hardware_concurrency());
   BlockingPool hash_pool(hash_threads);
+  BlockingPool provider_pool(static_cast<std::size_t>(cfg.integer("numbers.provider_threads")));
   std::string url = cfg.string("http.public_url");
   http::Router router(metrics);
   http::Server* server_ptr = nullptr;
@@ -259,6 +295,13 @@ int serve(const config::Config& cfg) {
                     users,
                     auth,
                     queue,
+                    inventory,
+                    providers,
+                    number_service,
+                    provider_pool,
+                    ledger,
+                    rates,
+                    payments,
                     [&worker] { worker.notify(); },
                     metrics,
                     clock,

@@ -97,4 +97,31 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::string seal(std::string_view key_material, std::string_view plain) {
+  std::string key = sha256(key_material);
+  std::string nonce = random_bytes(crypto_secretbox_NONCEBYTES);
+  std::string out(crypto_secretbox_MACBYTES + plain.size(), '\0');
+  crypto_secretbox_easy(reinterpret_cast<unsigned char*>(out.data()),
+                        reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                        reinterpret_cast<const unsigned char*>(nonce.data()),
+                        reinterpret_cast<const unsigned char*>(key.data()));
+  return base64url_encode(nonce + out);
+}
+
+std::optional<std::string> unseal(std::string_view key_material, std::string_view sealed) {
+  auto raw = base64url_decode(sealed);
+  if (!raw || raw->size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+    return std::nullopt;
+  std::string key = sha256(key_material);
+  std::string nonce = raw->substr(0, crypto_secretbox_NONCEBYTES);
+  std::string ct = raw->substr(crypto_secretbox_NONCEBYTES);
+  std::string out(ct.size() - crypto_secretbox_MACBYTES, '\0');
+  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()),
+                                 reinterpret_cast<const unsigned char*>(ct.data()), ct.size(),
+                                 reinterpret_cast<const unsigned char*>(nonce.data()),
+                                 reinterpret_cast<const unsigned char*>(key.data())) != 0)
+    return std::nullopt;
+  return out;
+}
+
 }  // namespace rh::crypto

@@ -30,4 +30,11 @@ std::string sha256(std::string_view data);                             // raw 32
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw 32 bytes
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+// Authenticated encryption of secrets at rest (libsodium secretbox, XSalsa20-
+// Poly1305) under a key derived from `key` (any length; SHA-256 of it is
+// used). seal returns base64url(nonce || ciphertext); unseal returns nullopt
+// for a tampered text or a wrong key.
+std::string seal(std::string_view key, std::string_view plain);
+std::optional<std::string> unseal(std::string_view key, std::string_view sealed);
+
 }  // namespace rh::crypto
