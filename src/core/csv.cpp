@@ -40,7 +40,8 @@ struct RawRecord {
   std::vector<std::string> fields;  // at most kMaxColumns kept
   std::size_t field_count = 0;      // all of them
   bool any_quoted = false;
-  std::string problem;  // the first quoting problem, if any
+  bool any_text = false;  // some field (kept or not) is not empty
+  std::string problem;    // the first quoting problem, if any
   int problem_line = 0;
 };
 
@@ -58,6 +59,7 @@ class Scanner {
     r.fields.clear();
     r.field_count = 0;
     r.any_quoted = false;
+    r.any_text = false;
     r.problem.clear();
     r.problem_line = 0;
     for (;;) {
@@ -71,6 +73,7 @@ class Scanner {
       } else {
         unquoted(r, field);
       }
+      r.any_text = r.any_text || !field.empty();
       if (r.field_count < kMaxColumns) r.fields.push_back(std::move(field));
       ++r.field_count;
       if (i_ < s_.size() && s_[i_] == ',') {
@@ -162,11 +165,7 @@ class Scanner {
 // A line with nothing on it, only blanks, or only empty unquoted fields
 // (",,,", as spreadsheets export empty rows).
 bool blank(const RawRecord& r) {
-  if (r.any_quoted || !r.problem.empty()) return false;
-  for (const auto& f : r.fields) {
-    if (!f.empty()) return false;
-  }
-  return true;
+  return !r.any_quoted && !r.any_text && r.problem.empty();
 }
 
 }  // namespace

@@ -48,6 +48,8 @@ Response problem_for(const Error& e, const std::string& request_id) {
     case Errc::conflict:
       return problem(409, code("conflict"), "Conflict", e.message, fields);
     case Errc::precondition:
+      if (e.reason == "insufficient_funds")
+        return problem(402, e.reason, "Payment required", e.message);
       return problem(409, code("invalid_state"), "Not allowed in this state", e.message);
     case Errc::unauthorized: {
       Response r = problem(401, code("unauthorized"), "Authentication required", e.message);

@@ -69,7 +69,7 @@ constexpr const char* kOrderColumns =
 }  // namespace
 
 void declare_numbers_config(config::Schema& s) {
-  s.integer("numbers.reservation_s", 600, "How long a reservation holds a number for one user.", 10,
+  s.integer("numbers.reservation_s", 600, "How long a reservation holds a number for one user.", 1,
             86'400);
   s.integer("numbers.aging_s", 30 * 86'400,
             "Quarantine of a released number before anyone else can have it (seconds).", 0,

@@ -17,8 +17,10 @@ CarrierFake::Started CarrierFake::start(const std::string& carrier,
     out.why = "python3 is not installed: the carrier fake (tests/support/carrier-fake.py) needs it";
     return out;
   }
-  std::vector<std::string> argv{"python3", std::string(RH_SOURCE_DIR) + "/tests/support/carrier-fake.py",
-                                "--carrier", carrier, "--port", "0"};
+  std::vector<std::string> argv{
+      "python3",   std::string(RH_SOURCE_DIR) + "/tests/support/carrier-fake.py",
+      "--carrier", carrier,
+      "--port",    "0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto started = child_.start(argv);
   out.ok = started.ok && child_.port() != 0;

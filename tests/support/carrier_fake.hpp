@@ -17,12 +17,12 @@ namespace rh::test {
 class CarrierFake {
  public:
   // The credentials the fake accepts unless told otherwise.
-  static constexpr const char* kApiKey = "KEYtest0123456789";        // telnyx
-  static constexpr const char* kUser = "apiuser";                    // bandwidth
-  static constexpr const char* kPassword = "apipass";                // bandwidth
-  static constexpr const char* kAccountId = "9900001";               // bandwidth
-  static constexpr const char* kAuthId = "MAFAKEAUTHID0000000";      // plivo
-  static constexpr const char* kAuthToken = "fake-auth-token";       // plivo
+  static constexpr const char* kApiKey = "KEYtest0123456789";    // telnyx
+  static constexpr const char* kUser = "apiuser";                // bandwidth
+  static constexpr const char* kPassword = "apipass";            // bandwidth
+  static constexpr const char* kAccountId = "9900001";           // bandwidth
+  static constexpr const char* kAuthId = "MAFAKEAUTHID0000000";  // plivo
+  static constexpr const char* kAuthToken = "fake-auth-token";   // plivo
 
   struct Started {
     bool ok = false;

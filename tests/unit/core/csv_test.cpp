@@ -164,12 +164,19 @@ TEST(Csv, EmptyInputHasNoHeaderAndNoRecords) {
 }
 
 TEST(Csv, AHugeLineOfCommasIsOneBadRecordWithoutKeepingItsFields) {
-  std::string text = "a,b\n" + std::string(1'000'000, ',') + "\n1,2\n";
+  std::string text = "a,b\n" + std::string(1'000'000, ',') + "x\n1,2\n";
   Table t = parse(text);
   ASSERT_EQ(t.records.size(), 1u);
   ASSERT_EQ(t.problems.size(), 1u);
   EXPECT_EQ(t.problems[0].line, 2);
   EXPECT_EQ(t.problems[0].message, "expected 2 fields, found 1000001");
+}
+
+TEST(Csv, ALineOfOnlyCommasIsBlank) {
+  Table t = parse("a,b\n" + std::string(1'000, ',') + "\n1,2\n");
+  EXPECT_TRUE(t.problems.empty());
+  ASSERT_EQ(t.records.size(), 1u);
+  EXPECT_EQ(t.records[0].line, 3);
 }
 
 TEST(Csv, ArbitraryBytesNeverCrash) {

@@ -1,0 +1,84 @@
+// Helpers for end-to-end tests of numbers and billing: the default tenant,
+// CSV imports and wallet credits through the admin API, purchases.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "e2e/accounts_fixture.hpp"
+
+namespace rh::test {
+
+inline std::string default_tenant_id(std::uint16_t port, const std::string& op) {
+  auto r = http_get(port, "/v1/admin/tenants", op);
+  EXPECT_EQ(r.status, 200) << r.body;
+  auto v = r.json();
+  for (const auto& t : v.at("data").as_array())
+    if (t.at("is_default").as_bool()) return jstr(t, "id");
+  ADD_FAILURE() << "no default tenant";
+  return "";
+}
+
+inline HttpResponse post_csv(std::uint16_t port, const std::string& target, const std::string& csv,
+                             const std::string& token) {
+  HttpRequest q;
+  q.method = "POST";
+  q.target = target;
+  q.body = csv;
+  q.headers["Content-Type"] = "text/csv";
+  q.headers["Authorization"] = "Bearer " + token;
+  q.headers["Host"] = "localhost";
+  return http(port, q);
+}
+
+// "+1415555" + 4 digits from first, n numbers; monthly and upfront prices.
+inline std::string numbers_csv(int first, int n, const std::string& monthly = "0.50",
+                               const std::string& upfront = "0.50",
+                               const std::string& prefix = "+1415555") {
+  std::string csv =
+      "number,trunk,messaging_route,features,monthly_price,upfront_price,region,city\n";
+  for (int i = 0; i < n; ++i) {
+    char digits[8];
+    std::snprintf(digits, sizeof digits, "%04d", first + i);
+    csv += prefix + digits + ",trunk-a,smpp-a,sms;mms;voice," + monthly + "," + upfront +
+           ",CA,San Francisco\n";
+  }
+  return csv;
+}
+
+inline void credit(std::uint16_t port, const std::string& op, const std::string& user_id,
+                   const std::string& amount) {
+  auto r = call(
+      port, "POST", "/v1/admin/users/" + user_id + "/balance-adjustments",
+      boost::json::serialize(boost::json::object{{"amount", amount}, {"reason", "test credit"}}),
+      op);
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
+inline HttpResponse purchase(std::uint16_t port, const std::string& token,
+                             const std::string& number, const std::string& key,
+                             const std::string& provider = "") {
+  HttpRequest q;
+  q.method = "POST";
+  q.target = "/v1/numbers";
+  boost::json::object b{{"phone_number", number}};
+  if (!provider.empty()) b["provider"] = provider;
+  q.body = boost::json::serialize(b);
+  q.headers["Content-Type"] = "application/json";
+  q.headers["Authorization"] = "Bearer " + token;
+  q.headers["Host"] = "localhost";
+  if (!key.empty()) q.headers["Idempotency-Key"] = key;
+  return http(port, q, std::chrono::seconds(60));
+}
+
+inline boost::json::object balance(std::uint16_t port, const std::string& token) {
+  auto r = call(port, "GET", "/v1/balance", "", token);
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.status == 200 ? r.json().as_object() : boost::json::object{};
+}
+
+inline std::int64_t micros(const boost::json::object& o, const char* k) {
+  return o.contains(k) ? o.at(k).as_int64() : -1;
+}
+
+}  // namespace rh::test
