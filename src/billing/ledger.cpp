@@ -104,17 +104,16 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
     return Error(Errc::internal, "a posting needs a tenant and a user");
   std::int64_t now = clock_.now_ms();
   std::string txn_id = new_id("ltx", now);
-  Value idem = p.idempotency_key.empty() ? Value{} : Value{p.idempotency_key};
-  auto inserted = tx.exec(
-      "INSERT INTO ledger_txns (id, tenant_id, kind, reference, memo, actor, idem_key, "
-      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      {txn_id, p.tenant_id, txn_kind_name(p.kind), p.reference.substr(0, 64), p.memo.substr(0, 500),
-       p.actor.substr(0, 64), idem, now});
-  if (!inserted) {
-    if (inserted.error().code == Errc::conflict)
+  // Nothing is written before every check passed, so that a caller may
+  // swallow a refusal (insufficient funds, a duplicate) and commit the rest
+  // of its transaction.
+  if (!p.idempotency_key.empty()) {
+    RH_ASSIGN(auto dup, tx.query_opt("SELECT id FROM ledger_txns WHERE tenant_id = ? AND "
+                                     "idem_key = ?",
+                                     {p.tenant_id, p.idempotency_key}));
+    if (dup)
       return make_reason(Errc::conflict, "duplicate_posting",
                          "this posting was already made (" + p.idempotency_key + ")");
-    return inserted.take_error();
   }
   RH_ASSIGN(std::string wallet, account_id(tx, p.tenant_id, kWallet, p.user_id));
   RH_ASSIGN(std::string counter, account_id(tx, p.tenant_id, counter_kind, ""));
@@ -136,6 +135,19 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
                 tx.query_one("SELECT balance, held FROM ledger_accounts WHERE id = ?", {wallet}));
       return insufficient(cur.integer("balance") - cur.integer("held"), p.amount_micros);
     }
+  }
+  Value idem = p.idempotency_key.empty() ? Value{} : Value{p.idempotency_key};
+  auto inserted = tx.exec(
+      "INSERT INTO ledger_txns (id, tenant_id, kind, reference, memo, actor, idem_key, "
+      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      {txn_id, p.tenant_id, txn_kind_name(p.kind), p.reference.substr(0, 64), p.memo.substr(0, 500),
+       p.actor.substr(0, 64), idem, now});
+  if (!inserted) {
+    // A concurrent duplicate got in first: the balance change above must be
+    // rolled back, so this is not a refusal a caller may swallow.
+    if (inserted.error().code == Errc::conflict)
+      return Error(Errc::unavailable, "a concurrent posting with the same key; retry");
+    return inserted.take_error();
   }
   RH_ASSIGN(auto after,
             tx.query_one("SELECT balance, held FROM ledger_accounts WHERE id = ?", {wallet}));

@@ -119,7 +119,7 @@ struct Exchange {
 };
 
 Exchange perform(const CarrierRequest& req, const std::string& method, const std::string& url,
-                 bool with_body, const CarrierHttpOptions& o) {
+                 const CarrierHttpOptions& o) {
   Exchange ex;
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) {
@@ -167,7 +167,9 @@ Exchange perform(const CarrierRequest& req, const std::string& method, const std
   } else {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
-  if (with_body && (method != "GET" || !req.body.empty())) {
+  bool sends_body = !req.body.empty() ? method != "GET"
+                                      : (method == "POST" || method == "PUT" || method == "PATCH");
+  if (sends_body) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.c_str());
   }
@@ -278,10 +280,9 @@ Result<CarrierResponse> CarrierHttp::send(const CarrierRequest& request) const {
   for (int attempt = 1;; ++attempt) {
     std::string method = request.method;
     std::string url = request.url;
-    bool with_body = true;
     Exchange ex;
     for (int hop = 0;; ++hop) {
-      ex = perform(request, method, url, with_body, opts_);
+      ex = perform(request, method, url, opts_);
       long st = ex.response.status;
       bool redirect = ex.rc == CURLE_OK && st >= 300 && st <= 399 && !ex.redirect_url.empty();
       if (!redirect) break;

@@ -373,6 +373,8 @@ TEST_F(TelnyxProviderTest, AnOrderSendsTheDocumentedBodyAndReleasesByPhoneNumber
       "customer_reference":"ord_42"})"));
   EXPECT_EQ(str(log[1], "method"), "DELETE");
   EXPECT_EQ(str(log[1], "path"), "/v2/phone_numbers/1293384261075731001");
+  EXPECT_EQ(str(log[1], "body"), "");
+  EXPECT_EQ(header(log[1], "content-type"), "");
 }
 
 TEST_F(TelnyxProviderTest, AFailedOrderSaysWhy) {
@@ -664,6 +666,7 @@ TEST_F(PlivoProviderTest, ARefusedBuyAndAMissingNumber) {
   EXPECT_EQ(refused.error().reason, "provider_rejected");
   EXPECT_NE(refused.error().message.find("could not be purchased"), std::string::npos)
       << refused.error().message;
+  ASSERT_TRUE(fake_.control(R"({"order_mode": "complete"})"));
   auto missing = p->order("+14155550000", "ord_14");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, Errc::conflict);
