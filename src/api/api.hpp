@@ -31,6 +31,7 @@ namespace rh::billing {
 class Ledger;
 class RateStore;
 class PaymentWebhook;
+class PlanStore;
 }  // namespace rh::billing
 namespace rh::jobs {
 class JobQueue;
@@ -55,6 +56,7 @@ struct ApiDeps {
   billing::Ledger& ledger;
   billing::RateStore& rates;
   billing::PaymentWebhook& payments;
+  billing::PlanStore& plans;
   std::function<void()> jobs_enqueued;  // wakes the local workers
   metrics::Registry& metrics;
   const Clock& clock;

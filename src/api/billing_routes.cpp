@@ -9,6 +9,7 @@
 #include "api/handlers.hpp"
 #include "billing/ledger.hpp"
 #include "billing/payments.hpp"
+#include "billing/plans.hpp"
 #include "billing/rates.hpp"
 #include "core/clock.hpp"
 #include "core/money.hpp"
@@ -94,6 +95,10 @@ awaitable<Response> get_rate(ApiDeps& d, RequestContext& ctx) {
 // ---- staff ----------------------------------------------------------------------
 
 awaitable<Response> admin_adjust(ApiDeps& d, RequestContext& ctx) {
+  auto scope = staff_scope(ctx);
+  // The user first: another tenant's id is 404 whatever the body.
+  auto user = co_await offload(d.pool, [&] { return d.users.get(scope, ctx.param("id")); });
+  if (!user) co_return problem_from_error(user.error(), ctx.request_id);
   auto body = http::read_json_object(ctx.req);
   if (body.error) co_return std::move(*body.error);
   http::FieldReader f(*body.object);
@@ -112,9 +117,6 @@ awaitable<Response> admin_adjust(ApiDeps& d, RequestContext& ctx) {
   if (!reason || reason->empty() || reason->size() > 500)
     f.problems().push_back({"reason", "is required (1 to 500 bytes)"});
   if (!f.problems().empty()) co_return http::validation_problem(f.problems());
-  auto scope = staff_scope(ctx);
-  auto user = co_await offload(d.pool, [&] { return d.users.get(scope, ctx.param("id")); });
-  if (!user) co_return problem_from_error(user.error(), ctx.request_id);
   billing::Posting p;
   p.kind = billing::TxnKind::adjustment;
   p.tenant_id = user->tenant_id;
@@ -178,6 +180,148 @@ awaitable<Response> admin_list_decks(ApiDeps& d, RequestContext& ctx) {
   co_return json_response(200, page_json(std::move(arr), ""));
 }
 
+// ---- plans and subscriptions ----------------------------------------------------
+
+json::object plan_json(const billing::Plan& p, const std::string& currency) {
+  return json::object{{"id", p.id},
+                      {"name", p.name},
+                      {"description", p.description},
+                      {"monthly_price_micros", p.monthly_micros},
+                      {"currency", currency},
+                      {"included_numbers", p.included_numbers},
+                      {"included_minutes", p.included_minutes},
+                      {"included_sms", p.included_sms},
+                      {"status", p.status},
+                      {"created_at", format_rfc3339(p.created_at)}};
+}
+
+json::object subscription_json(const billing::Subscription& s) {
+  return json::object{{"id", s.id},
+                      {"plan_id", s.plan_id},
+                      {"state", s.state},
+                      {"current_period_start", format_rfc3339(s.period_start)},
+                      {"current_period_end", format_rfc3339(s.period_end)},
+                      {"grace_until", s.grace_until ? json::value(format_rfc3339(s.grace_until))
+                                                    : json::value(nullptr)},
+                      {"minutes_used", s.minutes_used},
+                      {"sms_used", s.sms_used},
+                      {"cancel_at_period_end", s.cancel_at_period_end},
+                      {"created_at", format_rfc3339(s.created_at)}};
+}
+
+awaitable<Response> list_plans(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  auto tenant = co_await offload(d.pool, [&] { return d.tenants.get(self.tenant_id); });
+  if (!tenant) co_return problem_from_error(tenant.error(), ctx.request_id);
+  auto r = co_await offload(d.pool, [&] { return d.plans.plans(self.tenant_id, true); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& p : *r) arr.push_back(plan_json(p, tenant->currency));
+  co_return json_response(200, page_json(std::move(arr), ""));
+}
+
+awaitable<Response> list_subscriptions(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  auto r = co_await offload(d.pool, [&] { return d.plans.subscriptions(self); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& s : *r) arr.push_back(subscription_json(s));
+  co_return json_response(200, page_json(std::move(arr), ""));
+}
+
+awaitable<Response> subscribe(ApiDeps& d, RequestContext& ctx) {
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  http::FieldReader f(*body.object);
+  f.reject_unknown({"plan_id"});
+  auto plan = f.string("plan_id");
+  if (!plan) f.problems().push_back({"plan_id", "is required"});
+  if (!f.problems().empty()) co_return http::validation_problem(f.problems());
+  auto self = self_scope(ctx);
+  std::string key(ctx.header("Idempotency-Key"));
+  auto s = co_await offload(d.pool, [&] { return d.plans.subscribe(self, *plan, key); });
+  if (!s) co_return problem_from_error(s.error(), ctx.request_id);
+  Response r = json_response(201, subscription_json(*s));
+  r.set(http::bhttp::field::location, "/v1/subscriptions/" + s->id);
+  co_return r;
+}
+
+awaitable<Response> cancel_subscription(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  auto s = co_await offload(d.pool, [&] { return d.plans.cancel(self, ctx.param("id")); });
+  if (!s) co_return problem_from_error(s.error(), ctx.request_id);
+  co_return json_response(200, subscription_json(*s));
+}
+
+// Reads a plan's fields; prices are decimals ("4.99").
+std::optional<billing::PlanInput> read_plan(const json::object& o, Response& err) {
+  http::FieldReader f(o);
+  f.reject_unknown({"name", "description", "status", "monthly_price", "included_numbers",
+                    "included_minutes", "included_sms"});
+  billing::PlanInput in;
+  in.name = f.string("name");
+  in.description = f.string("description");
+  in.status = f.string("status");
+  if (auto price = f.string("monthly_price")) {
+    auto m = money::parse_micros(*price);
+    if (!m || *m < 0)
+      f.problems().push_back({"monthly_price", "must be a decimal such as \"4.99\""});
+    else
+      in.monthly_micros = *m;
+  }
+  in.included_numbers = f.integer("included_numbers");
+  in.included_minutes = f.integer("included_minutes");
+  in.included_sms = f.integer("included_sms");
+  if (!f.problems().empty()) {
+    err = http::validation_problem(f.problems());
+    return std::nullopt;
+  }
+  return in;
+}
+
+awaitable<Response> admin_list_plans(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto tenant_id = acting_tenant(ctx, err);
+  if (!tenant_id) co_return err;
+  auto tenant = co_await offload(d.pool, [&] { return d.tenants.get(*tenant_id); });
+  if (!tenant) co_return problem_from_error(tenant.error(), ctx.request_id);
+  auto r = co_await offload(d.pool, [&] { return d.plans.plans(*tenant_id, false); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& p : *r) arr.push_back(plan_json(p, tenant->currency));
+  co_return json_response(200, page_json(std::move(arr), ""));
+}
+
+awaitable<Response> admin_create_plan(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto tenant_id = acting_tenant(ctx, err);
+  if (!tenant_id) co_return err;
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  auto in = read_plan(*body.object, err);
+  if (!in) co_return err;
+  auto tenant = co_await offload(d.pool, [&] { return d.tenants.get(*tenant_id); });
+  if (!tenant) co_return problem_from_error(tenant.error(), ctx.request_id);
+  auto p = co_await offload(d.pool, [&] { return d.plans.create_plan(*tenant_id, *in); });
+  if (!p) co_return problem_from_error(p.error(), ctx.request_id);
+  co_return json_response(201, plan_json(*p, tenant->currency));
+}
+
+awaitable<Response> admin_patch_plan(ApiDeps& d, RequestContext& ctx) {
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  Response err;
+  auto in = read_plan(*body.object, err);
+  if (!in) co_return err;
+  auto scope = staff_scope(ctx);
+  auto p =
+      co_await offload(d.pool, [&] { return d.plans.update_plan(scope, ctx.param("id"), *in); });
+  if (!p) co_return problem_from_error(p.error(), ctx.request_id);
+  auto tenant = co_await offload(d.pool, [&] { return d.tenants.get(p->tenant_id); });
+  if (!tenant) co_return problem_from_error(tenant.error(), ctx.request_id);
+  co_return json_response(200, plan_json(*p, tenant->currency));
+}
+
 // ---- the payment provider -------------------------------------------------------
 
 awaitable<Response> payment_hook(ApiDeps& d, RequestContext& ctx) {
@@ -197,6 +341,19 @@ void register_billing_routes(const AddRoute& add) {
       "The caller's ledger, newest first");
   add(Verb::get, "/v1/rates", get_rate, user("billing:read"),
       "The price of a destination, and the longest call the balance affords");
+  add(Verb::get, "/v1/plans", list_plans, user("billing:read"),
+      "Plans the caller can subscribe to");
+  add(Verb::get, "/v1/subscriptions", list_subscriptions, user("billing:read"),
+      "The caller's plan subscriptions");
+  add(Verb::post, "/v1/subscriptions", subscribe, user(),
+      "Subscribe to a plan, paying the first period (Idempotency-Key required)");
+  add(Verb::delete_, "/v1/subscriptions/{id}", cancel_subscription, user(),
+      "Cancel a subscription at the end of its paid period");
+  add(Verb::get, "/v1/admin/plans", admin_list_plans, staff(Role::tenant_admin),
+      "A tenant's plans");
+  add(Verb::post, "/v1/admin/plans", admin_create_plan, staff(Role::tenant_admin), "Create a plan");
+  add(Verb::patch, "/v1/admin/plans/{id}", admin_patch_plan, staff(Role::tenant_admin),
+      "Change or archive a plan (prices apply from the next renewal)");
   add(Verb::post, "/v1/admin/users/{id}/balance-adjustments", admin_adjust,
       staff(Role::tenant_admin), "Credit or debit a user's wallet with a reason");
   add(Verb::post, "/v1/admin/rate-decks", admin_import_deck, staff(Role::tenant_admin),

@@ -243,14 +243,17 @@ awaitable<Response> get_number(ApiDeps& d, RequestContext& ctx) {
 }
 
 awaitable<Response> patch_number(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  // The number first: another user's id is 404 whatever the body.
+  auto cur = co_await offload(d.pool, [&] { return d.inventory.get_owned(self, ctx.param("id")); });
+  if (!cur) co_return problem_from_error(cur.error(), ctx.request_id);
   auto body = http::read_json_object(ctx.req);
   if (body.error) co_return std::move(*body.error);
   http::FieldReader f(*body.object);
   f.reject_unknown({"label"});
   auto label = f.string("label");
-  if (!label) f.problems().push_back({"label", "is required"});
   if (!f.problems().empty()) co_return http::validation_problem(f.problems());
-  auto self = self_scope(ctx);
+  if (!label) co_return json_response(200, number_json(*cur));
   auto n = co_await offload(d.pool,
                             [&] { return d.inventory.set_label(self, ctx.param("id"), *label); });
   if (!n) co_return problem_from_error(n.error(), ctx.request_id);
@@ -360,6 +363,10 @@ awaitable<Response> admin_put_provider(ApiDeps& d, RequestContext& ctx) {
   Response err;
   auto tenant_id = acting_tenant(ctx, err);
   if (!tenant_id) co_return err;
+  const std::string& name = ctx.param("name");
+  if (name != "telnyx" && name != "bandwidth" && name != "plivo")
+    co_return problem(404, "not_found", "Not found",
+                      "no such provider (telnyx, bandwidth or plivo)");
   auto body = http::read_json_object(ctx.req);
   if (body.error) co_return std::move(*body.error);
   http::FieldReader f(*body.object);

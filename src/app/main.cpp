@@ -19,10 +19,12 @@
 #include "app/cli.hpp"
 #include "app/platform.hpp"
 #include "app/supervisor.hpp"
+#include "billing/ledger.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/settings.hpp"
+#include "numbers/inventory.hpp"
 #include "storage/migrations.hpp"
 #include "storage/settings.hpp"
 
@@ -53,6 +55,11 @@ Usage:
   ringhouse admin reset-totp --tenant SLUG --email E
                                 turn two-step verification off (a lost authenticator) and end
                                 the user's sessions
+  ringhouse admin import-numbers [--tenant SLUG] FILE.csv
+                                add the operator's own DIDs to a tenant's pool (all rows or none;
+                                columns: docs/operations.md)
+  ringhouse admin check-ledger [--tenant SLUG]
+                                verify that every tenant's ledger balances (exit 1 if not)
   ringhouse admin operator-token [options]
                                 print where the operator (admin API) token is kept
   ringhouse version
@@ -261,6 +268,90 @@ int cmd_admin_user(const std::string& sub, const app::CommandLine& cl, const con
   return 0;
 }
 
+int cmd_admin_billing(const std::string& sub, const app::CommandLine& cl,
+                      const config::Config& cfg) {
+  app::prepare_data_dir(cfg);
+  auto db = app::open_and_migrate(cfg, false);
+  SystemClock clock;
+  accounts::TenantStore tenants(*db, clock);
+  if (cfg.boolean("tenants.create_default")) {
+    if (auto t = tenants.ensure_default(accounts::default_tenant(cfg)); !t) {
+      std::cerr << "cannot create the default tenant: " << t.error().message << "\n";
+      return 1;
+    }
+  }
+  auto slug = cl.option("tenant");
+  if (sub == "check-ledger") {
+    billing::Ledger ledger(clock, {});
+    std::vector<accounts::Tenant> list;
+    if (slug) {
+      auto t = tenants.get_by_slug(*slug);
+      if (!t) {
+        std::cerr << "no such tenant: " << t.error().message << "\n";
+        return 1;
+      }
+      list.push_back(*t);
+    } else {
+      auto all = tenants.list("", 1000);
+      if (!all) {
+        std::cerr << all.error().message << "\n";
+        return 1;
+      }
+      list = *all;
+    }
+    bool ok = true;
+    for (const auto& t : list) {
+      auto a = db->read<billing::Ledger::Audit>(
+          [&](storage::Connection& c) { return ledger.audit(c, t.id); });
+      if (!a) {
+        std::cerr << t.slug << ": " << a.error().message << "\n";
+        return 1;
+      }
+      bool good = a->sum_micros == 0 && a->mismatched_accounts.empty();
+      ok &= good;
+      std::cout << t.slug << ": " << (good ? "balanced" : "NOT BALANCED") << " (sum "
+                << a->sum_micros << ", " << a->mismatched_accounts.size()
+                << " wallet(s) disagreeing with their postings)\n";
+    }
+    return ok ? 0 : 1;
+  }
+  if (cl.positional.size() < 3) {
+    std::cerr << "admin import-numbers needs a CSV file (or - for standard input)\n";
+    return 2;
+  }
+  auto tenant = slug ? tenants.get_by_slug(*slug) : tenants.resolve_host("");
+  if (!tenant) {
+    std::cerr << "no such tenant: " << tenant.error().message << "\n";
+    return 1;
+  }
+  std::string path = cl.positional[2];
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::cerr << "cannot read " << path << "\n";
+      return 1;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  numbers::Inventory inventory(*db, clock);
+  auto r = inventory.import_csv({tenant->id, tenant->default_country}, text);
+  if (!r) {
+    std::cerr << "ringhouse: " << r.error().message << "\n";
+    return 1;
+  }
+  if (!r->problems.empty()) {
+    for (const auto& p : r->problems)
+      std::cerr << path << ":" << p.line << ": " << p.message << "\n";
+    std::cerr << "nothing was imported (" << r->problems.size() << " bad line(s))\n";
+    return 1;
+  }
+  std::cout << "imported " << r->imported << " number(s) into " << tenant->slug << "\n";
+  return 0;
+}
+
 int cmd_admin(const app::CommandLine& cl, const config::Config& cfg) {
   log::setup({cfg.string("log.level"), cfg.string("log.format"), "off"});
   std::string sub = cl.positional.size() > 1 ? cl.positional[1] : "";
@@ -296,6 +387,7 @@ int cmd_admin(const app::CommandLine& cl, const config::Config& cfg) {
   }
   if (sub == "create-user" || sub == "set-role" || sub == "reset-password" || sub == "reset-totp")
     return cmd_admin_user(sub, cl, cfg);
+  if (sub == "import-numbers" || sub == "check-ledger") return cmd_admin_billing(sub, cl, cfg);
   std::cerr << "unknown admin command '" << sub << "'\n\n" << kUsage;
   return 2;
 }

@@ -20,6 +20,7 @@
 #include "api/api.hpp"
 #include "billing/ledger.hpp"
 #include "billing/payments.hpp"
+#include "billing/plans.hpp"
 #include "billing/rates.hpp"
 #include "core/async.hpp"
 #include "core/crypto.hpp"
@@ -75,6 +76,7 @@ std::vector<storage::Migration> all_migrations() {
   for (auto& m : billing::rate_migrations()) out.push_back(std::move(m));
   for (auto& m : billing::ledger_migrations()) out.push_back(std::move(m));
   for (auto& m : numbers::number_migrations()) out.push_back(std::move(m));
+  for (auto& m : billing::plan_migrations()) out.push_back(std::move(m));
   return out;
 }
 
@@ -261,6 +263,31 @@ int serve(const config::Config& cfg) {
   numbers::ProviderRegistry providers(*db, clock, secrets.data_key);
   numbers::NumberService number_service(inventory, providers, ledger, queue, tenants, users, clock,
                                         numbers::numbers_options(cfg));
+  billing::PlanOptions plan_opts{cfg.integer("billing.renewal_period_s"),
+                                 cfg.integer("billing.grace_s"),
+                                 cfg.integer("billing.suspended_s")};
+  billing::PlanStore plans(
+      *db, ledger, clock, plan_opts,
+      [&](storage::Connection& c, const billing::Subscription& s, const std::string& event,
+          const std::string& subject, const std::string& text) -> Status {
+        RH_TRY(jobs::append_event(
+            c,
+            {event, s.tenant_id, s.id,
+             fmt::format(R"({{"subscription_id":"{}","user_id":"{}","plan_id":"{}"}})", s.id,
+                         s.user_id, s.plan_id)},
+            clock.now_ms()));
+        auto u = users.get(UserScope{s.tenant_id, s.user_id});
+        if (!u || u->email.empty()) return {};
+        RH_TRY(
+            accounts::queue_email(c, queue, clock, {s.tenant_id, u->email, subject, text, event}));
+        return {};
+      });
+  plans.register_jobs(worker);
+  if (auto st = queue.upsert_schedule("billing.plans", "billing.plans", "{}",
+                                      cfg.integer("billing.sweep_interval_s"));
+      !st)
+    throw std::runtime_error("cannot schedule billing jobs: " + st.error().message);
+  number_service.set_plans(&plans);
   number_service.register_jobs(worker);
   if (auto st = queue.upsert_schedule("numbers.sweep", "numbers.sweep", "{}",
                                       cfg.integer("numbers.sweep_interval_s"));
@@ -302,6 +329,7 @@ int serve(const config::Config& cfg) {
                     ledger,
                     rates,
                     payments,
+                    plans,
                     [&worker] { worker.notify(); },
                     metrics,
                     clock,

@@ -431,6 +431,18 @@ void declare_billing_config(config::Schema& s) {
             "A balance.low event is written when a debit takes a wallet's available balance "
             "below this (micro-units of the tenant's currency; 0: never).",
             0, 1'000'000'000'000);
+  s.integer("billing.renewal_period_s", 30 * 86'400,
+            "Billing period of number rentals and plans (seconds).", 60, 366 * 86'400);
+  s.integer("billing.grace_s", 7 * 86'400,
+            "After a failed renewal, a number or plan keeps working this long before it is "
+            "suspended.",
+            0, 90 * 86'400);
+  s.integer("billing.suspended_s", 14 * 86'400,
+            "A suspended number is released (to aging), and a suspended plan cancelled, after "
+            "this long unpaid.",
+            0, 365 * 86'400);
+  s.integer("billing.sweep_interval_s", 60,
+            "Interval of the plan renewal job (billing.plans).", 1, 3600);
   s.secret("billing.payment_webhook_secret",
            "Signing secret of the payment provider's webhook (Stripe-style, whsec_...). Empty: "
            "POST /hooks/payments answers 404.");

@@ -12,6 +12,10 @@ namespace rh::billing {
 using storage::Connection;
 using storage::Value;
 
+namespace detail {
+bool valid_utf8(std::string_view s);  // rates.cpp
+}  // namespace detail
+
 namespace {
 
 constexpr std::size_t kBatchRows = 500;    // rates per INSERT statement
@@ -107,6 +111,7 @@ Status check_name(const std::string& name) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
       return Error(Errc::invalid_argument, "name", "name: must not contain control characters");
   }
+  if (!detail::valid_utf8(name)) return Error(Errc::invalid_argument, "name", "name: not UTF-8");
   return {};
 }
 

@@ -9,6 +9,46 @@
 
 namespace rh::billing {
 
+namespace detail {
+
+// Valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len;
+    std::uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace detail
+
 namespace {
 
 // Exact intermediate arithmetic for rating: seconds times a per-minute price
@@ -70,42 +110,6 @@ std::string_view digits_of(std::string_view s) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty() || !std::all_of(s.begin(), s.end(), is_digit)) return {};
   return s;
-}
-
-// Valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len;
-    std::uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += len;
-  }
-  return true;
 }
 
 // A short quote of user input for a problem message.
@@ -186,10 +190,10 @@ ParsedDeck parse_rate_csv(std::string_view text) {
   out.rates.reserve(table.records.size());
   for (auto& rec : table.records) {
     Rate r;
-    bool ok = true;
-    auto bad = [&](std::string msg) {
-      ok = false;
-      problem(rec.line, std::move(msg));
+    std::string row_problems;  // one problem per bad line, its messages joined
+    auto bad = [&](const std::string& msg) {
+      if (!row_problems.empty()) row_problems += "; ";
+      row_problems += msg;
     };
     std::string_view prefix_text, increment_text;
     auto price = [&](std::string_view column, std::string_view v, std::int64_t& dst) {
@@ -217,7 +221,7 @@ ParsedDeck parse_rate_csv(std::string_view text) {
         std::string_view d = trim(value);
         if (d.size() > kMaxDescription) {
           bad(fmt::format("description: at most {} bytes", kMaxDescription));
-        } else if (!valid_utf8(d)) {
+        } else if (!detail::valid_utf8(d)) {
           bad("description: not valid UTF-8 (save the file as UTF-8)");
         } else if (std::any_of(d.begin(), d.end(), [](char c) {
                      return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
@@ -265,7 +269,11 @@ ParsedDeck parse_rate_csv(std::string_view text) {
         }
       }
     }
-    if (ok && has_prefix) out.rates.push_back(std::move(r));
+    if (!row_problems.empty()) {
+      problem(rec.line, std::move(row_problems));
+    } else if (has_prefix) {
+      out.rates.push_back(std::move(r));
+    }
   }
   if (out.problems.empty() && out.rates.empty()) problem(1, "the file has no rates");
   std::stable_sort(

@@ -144,7 +144,8 @@ class ProviderRegistry {
   Result<std::shared_ptr<NumberProvider>> get(const std::string& tenant_id,
                                               const std::string& name);
   // Lets tests and the bench use a provider object directly.
-  void set_factory(std::function<Result<std::unique_ptr<NumberProvider>>(const ProviderConfig&)> f) {
+  void set_factory(
+      std::function<Result<std::unique_ptr<NumberProvider>>(const ProviderConfig&)> f) {
     factory_ = std::move(f);
   }
 

@@ -15,12 +15,12 @@
 namespace rh::numbers {
 
 struct SearchQuery {
-  std::string country = "US";          // ISO 3166-1 alpha-2
-  std::string area_code;               // "415" (national destination code)
-  std::string contains;                // digits the number must contain
-  std::string locality;                // city
-  std::string region;                  // state / administrative area ("CA")
-  std::vector<std::string> features;   // any of "sms", "mms", "voice": all required
+  std::string country = "US";         // ISO 3166-1 alpha-2
+  std::string area_code;              // "415" (national destination code)
+  std::string contains;               // digits the number must contain
+  std::string locality;               // city
+  std::string region;                 // state / administrative area ("CA")
+  std::vector<std::string> features;  // any of "sms", "mms", "voice": all required
   int limit = 20;
 };
 

@@ -82,13 +82,6 @@ void declare_numbers_config(config::Schema& s) {
             10, 60'000);
   s.integer("numbers.order_give_up_s", 86'400,
             "A provider order still pending after this fails and is refunded.", 60, 30 * 86'400);
-  s.integer("numbers.renewal_period_s", 30 * 86'400, "Rental period of a number (seconds).", 60,
-            366 * 86'400);
-  s.integer("numbers.grace_s", 7 * 86'400,
-            "After a failed renewal, the number keeps working this long before it is suspended.", 0,
-            90 * 86'400);
-  s.integer("numbers.suspended_s", 14 * 86'400,
-            "A suspended number is released (to aging) after this long unpaid.", 0, 365 * 86'400);
   s.integer("numbers.provider_threads", 16,
             "Threads that wait on carrier number APIs (search, order, release).", 1, 256);
   s.integer("numbers.sweep_interval_s", 60,
@@ -102,9 +95,9 @@ NumbersOptions numbers_options(const config::Config& c) {
   o.order_wait_ms = c.integer("numbers.order_wait_ms");
   o.order_poll_ms = c.integer("numbers.order_poll_ms");
   o.order_give_up_s = c.integer("numbers.order_give_up_s");
-  o.renewal_period_s = c.integer("numbers.renewal_period_s");
-  o.grace_s = c.integer("numbers.grace_s");
-  o.suspended_s = c.integer("numbers.suspended_s");
+  o.renewal_period_s = c.integer("billing.renewal_period_s");
+  o.grace_s = c.integer("billing.grace_s");
+  o.suspended_s = c.integer("billing.suspended_s");
   return o;
 }
 
@@ -169,8 +162,14 @@ Result<std::optional<AvailableNumber>> NumberService::quote(const std::string& t
   // Not offered lately: ask the provider(s) for exactly this number.
   SearchQuery q;
   q.country = phone::region_of(e164);
-  q.contains = e164.substr(e164.size() > 7 ? e164.size() - 7 : 1);
-  q.limit = 50;
+  if (e164.rfind("+1", 0) == 0 && e164.size() == 12) {
+    // NANP: search the area code (every carrier takes it) for the rest.
+    q.area_code = e164.substr(2, 3);
+    q.contains = e164.substr(5);
+  } else {
+    q.contains = e164.substr(e164.size() > 7 ? e164.size() - 7 : 1);
+  }
+  q.limit = 100;
   RH_ASSIGN(auto providers, providers_.enabled(tenant_id));
   for (const auto& p : providers) {
     if (!provider.empty() && p->name() != provider) continue;
@@ -328,7 +327,8 @@ Result<Order> NumberService::purchase(const UserScope& u, const PurchaseRequest&
       return ins.take_error();
     }
     RH_ASSIGN(Number n, claim(c, inv_, u, e164, offer, now + o_.reservation_s * 1000, now));
-    std::int64_t amount = n.upfront_micros + n.monthly_micros;
+    RH_ASSIGN(bool covered, rental_covered(c, u, n.id));
+    std::int64_t amount = n.upfront_micros + (covered ? 0 : n.monthly_micros);
     // The hold locks the wallet row until commit, so this user's purchases
     // are serialised from here and the count below is exact.
     RH_ASSIGN(auto hold, ledger_.place_hold(c, u.tenant_id, u.user_id, amount, "purchase", order_id,
@@ -506,6 +506,20 @@ Status NumberService::finish_order(const std::string& order_id, bool final_attem
   return Error(Errc::unavailable, "order " + o.id + " is still pending at " + o.provider);
 }
 
+Result<bool> NumberService::rental_covered(Connection& c, const UserScope& u,
+                                           const std::string& number_id) {
+  if (!plans_) return false;
+  // How many of the user's numbers come before this one (older activations;
+  // a number being bought has none yet and comes last).
+  RH_ASSIGN(auto self, c.query_one("SELECT activated_at FROM numbers WHERE id = ?", {number_id}));
+  std::int64_t at = self.opt_integer("activated_at").value_or(INT64_MAX);
+  RH_ASSIGN(auto row, c.query_one("SELECT COUNT(*) AS n FROM numbers WHERE tenant_id = ? AND "
+                                  "user_id = ? AND state IN ('active', 'suspended') AND id <> ? "
+                                  "AND activated_at < ?",
+                                  {u.tenant_id, u.user_id, number_id, at}));
+  return plans_->covers_rental(c, u, row.integer("n"));
+}
+
 // ---- release -------------------------------------------------------------------------
 
 Result<Number> NumberService::begin_release(Connection& c, const Number& n,
@@ -596,7 +610,8 @@ Status NumberService::renew(const Number& n) {
     RH_ASSIGN(Number cur, inv_.get_tx(c, n.id));
     if (cur.updated_at != n.updated_at || cur.paid_until > now) return {};
     std::int64_t next = cur.paid_until + o_.renewal_period_s * 1000;
-    bool paid = cur.monthly_micros == 0;
+    RH_ASSIGN(bool covered, rental_covered(c, UserScope{cur.tenant_id, cur.user_id}, cur.id));
+    bool paid = cur.monthly_micros == 0 || covered;
     if (!paid) {
       billing::Posting p;
       p.kind = billing::TxnKind::rental;

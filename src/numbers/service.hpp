@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "billing/ledger.hpp"
+#include "billing/plans.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/principal.hpp"
@@ -31,14 +32,14 @@ class UserStore;
 namespace rh::numbers {
 
 struct NumbersOptions {
-  std::int64_t reservation_s = 600;         // how long a reservation holds a number
-  std::int64_t aging_s = 30 * 86'400;       // quarantine after release
-  std::int64_t order_wait_ms = 20'000;      // a purchase answers 202 after this
-  std::int64_t order_poll_ms = 1000;        // provider order polling interval
-  std::int64_t order_give_up_s = 86'400;    // a pending order fails after this
+  std::int64_t reservation_s = 600;       // how long a reservation holds a number
+  std::int64_t aging_s = 30 * 86'400;     // quarantine after release
+  std::int64_t order_wait_ms = 20'000;    // a purchase answers 202 after this
+  std::int64_t order_poll_ms = 1000;      // provider order polling interval
+  std::int64_t order_give_up_s = 86'400;  // a pending order fails after this
   std::int64_t renewal_period_s = 30 * 86'400;
-  std::int64_t grace_s = 7 * 86'400;        // unpaid renewal: suspended after this
-  std::int64_t suspended_s = 14 * 86'400;   // suspended: released after this
+  std::int64_t grace_s = 7 * 86'400;       // unpaid renewal: suspended after this
+  std::int64_t suspended_s = 14 * 86'400;  // suspended: released after this
 };
 
 void declare_numbers_config(config::Schema& s);
@@ -52,7 +53,7 @@ struct PurchaseRequest {
 };
 
 struct Order {
-  std::string id;  // nor_...
+  std::string id;     // nor_...
   std::string state;  // pending | complete | failed
   std::string e164;
   std::string provider;
@@ -70,8 +71,8 @@ struct SearchResult {
 class NumberService {
  public:
   NumberService(Inventory& inv, ProviderRegistry& providers, billing::Ledger& ledger,
-                jobs::JobQueue& queue, accounts::TenantStore& tenants,
-                accounts::UserStore& users, const Clock& clock, NumbersOptions o);
+                jobs::JobQueue& queue, accounts::TenantStore& tenants, accounts::UserStore& users,
+                const Clock& clock, NumbersOptions o);
 
   // Local pool and every enabled provider, merged (local first); numbers the
   // platform holds are never offered.
@@ -103,6 +104,8 @@ class NumberService {
   Status finish_release(const std::string& number_id);
 
   const NumbersOptions& options() const { return o_; }
+  // Plans that include numbers' rentals (optional).
+  void set_plans(billing::PlanStore* plans) { plans_ = plans; }
 
  private:
   Result<Order> load_order(storage::Connection& c, const std::string& id);
@@ -113,6 +116,10 @@ class NumberService {
   Status renew(const Number& n);
   Status notify(storage::Connection& c, const Number& n, const std::string& event,
                 const std::string& subject, const std::string& text);
+  // Whether the user's plan pays this number's rental: the plan covers the
+  // first included_numbers of the user's numbers, oldest first.
+  Result<bool> rental_covered(storage::Connection& c, const UserScope& u,
+                              const std::string& number_id);
   Result<std::optional<AvailableNumber>> quote(const std::string& tenant_id,
                                                const std::string& e164,
                                                const std::string& provider);
@@ -125,6 +132,7 @@ class NumberService {
   accounts::UserStore& users_;
   const Clock& clock_;
   NumbersOptions o_;
+  billing::PlanStore* plans_ = nullptr;
   std::mutex quotes_mu_;
   // Prices a carrier quoted in a search, by tenant and number, for buying
   // what was just offered without searching again.

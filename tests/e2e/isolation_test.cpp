@@ -85,8 +85,9 @@ std::string id_prefix_of(const std::string& path) {
   auto slash = path.rfind('/', brace - 2);
   std::string collection = path.substr(slash + 1, brace - slash - 2);
   static const std::map<std::string, std::string> kKnown{
-      {"tenants", "ten"}, {"users", "usr"}, {"sessions", "ses"}, {"api-keys", "key"},
-      {"emails", "eml"},  {"jobs", "job"},  {"events", "evt"}};
+      {"tenants", "ten"},       {"users", "usr"}, {"sessions", "ses"},     {"api-keys", "key"},
+      {"emails", "eml"},        {"jobs", "job"},  {"events", "evt"},       {"numbers", "num"},
+      {"number-orders", "nor"}, {"plans", "pln"}, {"subscriptions", "sub"}};
   auto it = kKnown.find(collection);
   return it == kKnown.end() ? "" : it->second;
 }
@@ -148,6 +149,9 @@ struct TenantWorld {
   std::string user_key;             // an API key of the user
   std::string admin_key;            // an API key of the admin
   std::vector<std::string> email_ids;
+  // Numbers and billing: the user's number, its order, a plan and the
+  // user's subscription to it.
+  std::string number_id, order_id, plan_id, subscription_id;
 };
 
 // An A caller: a token, a role rank and its own ids by id prefix.
@@ -245,6 +249,41 @@ class Isolation : public E2E {
     t.admin_key = key_of(t.admin);
     ASSERT_FALSE(t.user_key.empty() || t.admin_key.empty());
 
+    // A number bought from the tenant's pool, and a plan subscribed to.
+    std::string did = slug == "alpha" ? "+14155550100" : "+14155550200";
+    HttpRequest imp;
+    imp.method = "POST";
+    imp.target = "/v1/admin/numbers/import?tenant_id=" + t.id;
+    imp.body = "number,trunk,messaging_route\n" + did + ",trunk,route\n";
+    imp.headers = {{"Content-Type", "text/csv"}, {"Authorization", "Bearer " + op_}};
+    auto imported = http(port(), imp);
+    ASSERT_EQ(imported.status, 201) << imported.body;
+    auto plan = http_json(port(), "POST", "/v1/admin/plans?tenant_id=" + t.id,
+                          R"({"name":"Plan","monthly_price":"1.00"})", op_);
+    ASSERT_EQ(plan.status, 201) << plan.body;
+    t.plan_id = jstr(plan.json(), "id");
+    auto credited =
+        http_json(port(), "POST", "/v1/admin/users/" + t.user.id + "/balance-adjustments",
+                  R"({"amount":"5.00","reason":"test"})", op_);
+    ASSERT_EQ(credited.status, 201) << credited.body;
+    HttpRequest buy;
+    buy.method = "POST";
+    buy.target = "/v1/numbers";
+    buy.body = json::serialize(json::object{{"phone_number", did}});
+    buy.headers = {{"Content-Type", "application/json"},
+                   {"Authorization", "Bearer " + t.user.access_token},
+                   {"Host", host},
+                   {"Idempotency-Key", "iso-" + slug}};
+    auto bought = http(port(), buy);
+    ASSERT_EQ(bought.status, 201) << bought.body;
+    t.number_id = jstr(bought.json().at("number"), "id");
+    t.order_id = jstr(bought.json().at("order"), "id");
+    buy.target = "/v1/subscriptions";
+    buy.body = json::serialize(json::object{{"plan_id", t.plan_id}});
+    auto sub = http(port(), buy);
+    ASSERT_EQ(sub.status, 201) << sub.body;
+    t.subscription_id = jstr(sub.json(), "id");
+
     auto mails = http_get(port(), "/v1/admin/emails?limit=200&tenant_id=" + t.id, op_);
     ASSERT_EQ(mails.status, 200) << mails.body;
     for (const auto& e : data_of(mails)) t.email_ids.push_back(jstr(e, "id"));
@@ -261,18 +300,20 @@ class Isolation : public E2E {
     EXPECT_GE(ids.size(), 7u) << "tenant B's user should have two sessions";
     ids.insert(ids.end(), b_.email_ids.begin(), b_.email_ids.end());
     ids.push_back(job_id_);
+    ids.insert(ids.end(), {b_.number_id, b_.order_id, b_.plan_id, b_.subscription_id});
     return ids;
   }
 
   // A's plain user and A's tenant admin, with their own ids.
   std::vector<Caller> a_callers() const {
     Caller user{"A's user", a_.user.access_token, 0, {}};
-    user.own = {
-        {"ten", a_.id}, {"usr", a_.user.id}, {"ses", a_.user_spare_session}, {"key", a_.user_key}};
+    user.own = {{"ten", a_.id},       {"usr", a_.user.id},  {"ses", a_.user_spare_session},
+                {"key", a_.user_key}, {"nor", a_.order_id}, {"sub", a_.subscription_id}};
     Caller admin{"A's tenant_admin", a_.admin.access_token, 2, {}};
     admin.own = {
         {"ten", a_.id},        {"usr", a_.user.id},           {"ses", a_.admin_spare_session},
-        {"key", a_.admin_key}, {"eml", a_.email_ids.front()}, {"job", job_id_}};
+        {"key", a_.admin_key}, {"eml", a_.email_ids.front()}, {"job", job_id_},
+        {"pln", a_.plan_id}};
     return {user, admin};
   }
 

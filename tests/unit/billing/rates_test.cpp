@@ -290,7 +290,7 @@ TEST(RateCsv, EveryBadRowIsReportedByLineAndNothingIsKept) {
       "34,ES,0.02,60/0,0\n"                            // 5 bad increment
       "35,PT,0.02,3601/1,0\n"                          // 6 bad increment
       "36,HU,0.02,6.5/6,0\n"                           // 7 bad increment
-      "12a,Bad,0.02,60/60,0\n"                         // 8 bad prefix
+      "12a,Bad,-0.02,0/0,0\n"                          // 8 bad prefix, price, increment
       "1234567890123456,Long,0.01,1/1,0\n"             // 9 sixteen digits
       ",Empty,0.01,1/1,0\n"                            // 10 no prefix
       "+1,US again,0.01,60/60,0\n"                     // 11 duplicate of line 2
@@ -310,7 +310,10 @@ TEST(RateCsv, EveryBadRowIsReportedByLineAndNothingIsKept) {
   EXPECT_NE(message(3).find("per_minute"), std::string::npos) << message(3);
   EXPECT_NE(message(3).find("negative"), std::string::npos) << message(3);
   EXPECT_NE(message(4).find("increment"), std::string::npos) << message(4);
-  EXPECT_NE(message(8).find("prefix"), std::string::npos) << message(8);
+  // One problem per line, naming everything wrong with it.
+  EXPECT_NE(message(8).find("prefix: '12a'"), std::string::npos) << message(8);
+  EXPECT_NE(message(8).find("per_minute: '-0.02' is negative"), std::string::npos) << message(8);
+  EXPECT_NE(message(8).find("increment: '0/0'"), std::string::npos) << message(8);
   EXPECT_EQ(message(11), "prefix 1 is listed twice (first on line 2)");
   EXPECT_NE(message(13).find("never closed"), std::string::npos) << message(13);
 }
@@ -521,6 +524,9 @@ TEST_P(RateStoreTest, BadInputIsRefusedBeforeTheDatabase) {
   ASSERT_FALSE(no_name.ok());
   EXPECT_EQ(no_name.error().code, Errc::invalid_argument);
   EXPECT_EQ(no_name.error().field, "name");
+  auto latin1 = store_->import(tenant_, "C\xF4te", kDeckV1);
+  ASSERT_FALSE(latin1.ok());
+  EXPECT_EQ(latin1.error().field, "name");
   auto no_tenant = store_->import("ten_00000000000000000000000000", "x", kDeckV1);
   ASSERT_FALSE(no_tenant.ok());
   EXPECT_EQ(no_tenant.error().code, Errc::not_found);
