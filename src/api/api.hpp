@@ -26,6 +26,7 @@ namespace rh::numbers {
 class Inventory;
 class ProviderRegistry;
 class NumberService;
+class PortStore;
 }  // namespace rh::numbers
 namespace rh::billing {
 class Ledger;
@@ -52,6 +53,7 @@ struct ApiDeps {
   numbers::Inventory& inventory;
   numbers::ProviderRegistry& providers;
   numbers::NumberService& numbers;
+  numbers::PortStore& ports;
   BlockingPool& provider_pool;  // carrier API calls (slow, remote): never on `pool`
   billing::Ledger& ledger;
   billing::RateStore& rates;

@@ -10,7 +10,9 @@
 #include "accounts/tenants.hpp"
 #include "api/handlers.hpp"
 #include "core/clock.hpp"
+#include "core/money.hpp"
 #include "numbers/inventory.hpp"
+#include "numbers/ports.hpp"
 #include "numbers/service.hpp"
 
 namespace rh::api {
@@ -404,6 +406,177 @@ awaitable<Response> admin_delete_provider(ApiDeps& d, RequestContext& ctx) {
   co_return http::no_content();
 }
 
+// ---- port-in requests ------------------------------------------------------------
+
+json::object port_json(const numbers::PortRequest& p, bool staff = false) {
+  json::array docs, history;
+  for (const auto& d : p.documents)
+    docs.push_back(json::object{{"id", d.id},
+                                {"name", d.name},
+                                {"content_type", d.content_type},
+                                {"size", d.size},
+                                {"uploaded_at", format_rfc3339(d.uploaded_at)}});
+  for (const auto& h : p.history)
+    history.push_back(json::object{
+        {"status", h.status}, {"note", h.note}, {"by", h.actor}, {"at", format_rfc3339(h.at)}});
+  json::object o{{"id", p.id},
+                 {"status", p.status},
+                 {"numbers", strings(p.numbers)},
+                 {"losing_carrier", p.losing_carrier},
+                 {"account_number", p.account_number},
+                 {"pin_set", p.pin_set},
+                 {"account_name", p.account_name},
+                 {"service_address", p.service_address},
+                 {"documents", std::move(docs)},
+                 {"history", std::move(history)},
+                 {"created_at", format_rfc3339(p.created_at)},
+                 {"updated_at", format_rfc3339(p.updated_at)}};
+  if (staff) {
+    o["tenant_id"] = p.tenant_id;
+    o["user_id"] = p.user_id;
+  }
+  return o;
+}
+
+awaitable<Response> create_port(ApiDeps& d, RequestContext& ctx) {
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  http::FieldReader f(*body.object);
+  f.reject_unknown({"numbers", "losing_carrier", "account_number", "account_pin", "account_name",
+                    "service_address"});
+  numbers::PortInput in;
+  auto list = f.string_list("numbers");
+  if (!list) f.problems().push_back({"numbers", "is required (a list of phone numbers)"});
+  in.losing_carrier = f.string("losing_carrier").value_or("");
+  in.account_number = f.string("account_number").value_or("");
+  in.account_pin = f.string("account_pin").value_or("");
+  in.account_name = f.string("account_name").value_or("");
+  in.service_address = f.string("service_address").value_or("");
+  if (!f.problems().empty()) co_return http::validation_problem(f.problems());
+  in.numbers = *list;
+  auto self = self_scope(ctx);
+  auto tenant = co_await offload(d.pool, [&] { return d.tenants.get(self.tenant_id); });
+  if (!tenant) co_return problem_from_error(tenant.error(), ctx.request_id);
+  auto p =
+      co_await offload(d.pool, [&] { return d.ports.create(self, in, tenant->default_country); });
+  if (!p) co_return problem_from_error(p.error(), ctx.request_id);
+  Response r = json_response(201, port_json(*p));
+  r.set(http::bhttp::field::location, "/v1/port-requests/" + p->id);
+  co_return r;
+}
+
+awaitable<Response> list_ports(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  auto r = co_await offload(d.pool, [&] { return d.ports.list(self); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& p : *r) arr.push_back(port_json(p));
+  co_return json_response(200, page_json(std::move(arr), ""));
+}
+
+awaitable<Response> get_port(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  auto p = co_await offload(d.pool, [&] { return d.ports.get(self, ctx.param("id")); });
+  if (!p) co_return problem_from_error(p.error(), ctx.request_id);
+  co_return json_response(200, port_json(*p));
+}
+
+awaitable<Response> cancel_port(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  auto p = co_await offload(d.pool, [&] { return d.ports.cancel(self, ctx.param("id")); });
+  if (!p) co_return problem_from_error(p.error(), ctx.request_id);
+  co_return json_response(200, port_json(*p));
+}
+
+awaitable<Response> upload_port_document(ApiDeps& d, RequestContext& ctx) {
+  auto self = self_scope(ctx);
+  std::string name = ctx.query_param("name").value_or("");
+  auto doc = co_await offload(d.pool, [&] {
+    return d.ports.add_document(self, ctx.param("id"), name, ctx.header("Content-Type"),
+                                ctx.req.body());
+  });
+  if (!doc) co_return problem_from_error(doc.error(), ctx.request_id);
+  co_return json_response(201, json::object{{"id", doc->id},
+                                            {"name", doc->name},
+                                            {"content_type", doc->content_type},
+                                            {"size", doc->size},
+                                            {"uploaded_at", format_rfc3339(doc->uploaded_at)}});
+}
+
+awaitable<Response> admin_list_ports(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto page = http::read_page(ctx, 50, 200, err);
+  if (!page) co_return err;
+  numbers::PortFilter f;
+  TenantScope scope = staff_scope(ctx);
+  f.tenant_id = ctx.query_param("tenant_id").value_or(scope.tenant_id);
+  if (!scope.covers(f.tenant_id) || (f.tenant_id.empty() && !scope.tenant_id.empty()))
+    co_return problem(404, "not_found", "Not found", "no such tenant");
+  f.status = ctx.query_param("status").value_or("");
+  if (f.status.size() > 16)
+    co_return problem(400, "bad_parameter", "Bad query parameter", "status is too long");
+  f.after_id = page->after;
+  f.limit = page->limit;
+  auto r = co_await offload(d.pool, [&] { return d.ports.list(f); });
+  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
+  json::array arr;
+  for (const auto& p : *r) arr.push_back(port_json(p, true));
+  std::string next = static_cast<int>(r->size()) == page->limit ? r->back().id : "";
+  co_return json_response(200, page_json(std::move(arr), next));
+}
+
+awaitable<Response> admin_get_port(ApiDeps& d, RequestContext& ctx) {
+  auto scope = staff_scope(ctx);
+  auto p = co_await offload(d.pool, [&] { return d.ports.get(scope, ctx.param("id")); });
+  if (!p) co_return problem_from_error(p.error(), ctx.request_id);
+  co_return json_response(200, port_json(*p, true));
+}
+
+awaitable<Response> admin_port_document(ApiDeps& d, RequestContext& ctx) {
+  auto scope = staff_scope(ctx);
+  auto doc = co_await offload(
+      d.pool, [&] { return d.ports.document(scope, ctx.param("id"), ctx.param("doc_id")); });
+  if (!doc) co_return problem_from_error(doc.error(), ctx.request_id);
+  Response r = http::text_response(200, std::move(doc->first), doc->second);
+  r.set(http::bhttp::field::content_disposition, "attachment");
+  r.set("X-Content-Type-Options", "nosniff");
+  r.set(http::bhttp::field::cache_control, "private, no-store");
+  co_return r;
+}
+
+awaitable<Response> admin_move_port(ApiDeps& d, RequestContext& ctx) {
+  auto scope = staff_scope(ctx);
+  // The request first: another tenant's id is 404 whatever the body.
+  auto cur = co_await offload(d.pool, [&] { return d.ports.get(scope, ctx.param("id")); });
+  if (!cur) co_return problem_from_error(cur.error(), ctx.request_id);
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  http::FieldReader f(*body.object);
+  f.reject_unknown({"status", "note", "trunk", "messaging_route", "monthly_price"});
+  numbers::PortTransition t;
+  auto status = f.string("status");
+  if (!status) f.problems().push_back({"status", "is required"});
+  t.note = f.string("note").value_or("");
+  t.trunk = f.string("trunk").value_or("");
+  t.messaging_route = f.string("messaging_route").value_or("");
+  if (auto price = f.string("monthly_price")) {
+    auto m = money::parse_micros(*price);
+    if (!m || *m < 0)
+      f.problems().push_back({"monthly_price", "must be a decimal such as \"1.00\""});
+    else
+      t.monthly_micros = *m;
+  }
+  if (t.note.size() > 1000) f.problems().push_back({"note", "at most 1000 bytes"});
+  if (t.trunk.size() > 64 || t.messaging_route.size() > 64)
+    f.problems().push_back({"trunk", "trunk and messaging_route are at most 64 bytes"});
+  if (!f.problems().empty()) co_return http::validation_problem(f.problems());
+  t.status = *status;
+  t.actor = ctx.principal && !ctx.principal->user_id.empty() ? ctx.principal->user_id : "operator";
+  auto p = co_await offload(d.pool, [&] { return d.ports.transition(scope, ctx.param("id"), t); });
+  if (!p) co_return problem_from_error(p.error(), ctx.request_id);
+  co_return json_response(200, port_json(*p, true));
+}
+
 }  // namespace
 
 void register_number_routes(const AddRoute& add) {
@@ -421,6 +594,23 @@ void register_number_routes(const AddRoute& add) {
       "Release a number (it ages before anyone else gets it)");
   add(Verb::get, "/v1/number-orders/{id}", get_order, user("numbers:read"), "A purchase order");
 
+  add(Verb::get, "/v1/port-requests", list_ports, user("numbers:read"),
+      "The caller's port-in requests");
+  add(Verb::post, "/v1/port-requests", create_port, user("numbers:write"),
+      "Ask to bring numbers from another carrier");
+  add(Verb::get, "/v1/port-requests/{id}", get_port, user("numbers:read"), "A port-in request");
+  add(Verb::delete_, "/v1/port-requests/{id}", cancel_port, user("numbers:write"),
+      "Cancel a port-in request");
+  add(Verb::post, "/v1/port-requests/{id}/documents", upload_port_document, user("numbers:write"),
+      "Attach a document (PDF, PNG or JPEG) to a port-in request", 11 * 1024 * 1024);
+  add(Verb::get, "/v1/admin/port-requests", admin_list_ports, staff(Role::support),
+      "Port-in requests");
+  add(Verb::get, "/v1/admin/port-requests/{id}", admin_get_port, staff(Role::support),
+      "A port-in request");
+  add(Verb::get, "/v1/admin/port-requests/{id}/documents/{doc_id}", admin_port_document,
+      staff(Role::support), "Download a port-in request's document");
+  add(Verb::patch, "/v1/admin/port-requests/{id}", admin_move_port, staff(Role::tenant_admin),
+      "Move a port-in request along (completing it activates the numbers)");
   add(Verb::post, "/v1/admin/numbers/import", admin_import, staff(Role::tenant_admin),
       "Import local numbers from CSV (all rows or none)", 16 * 1024 * 1024);
   add(Verb::get, "/v1/admin/numbers", admin_list_numbers, staff(Role::support),

@@ -33,6 +33,7 @@
 #include "jobs/schema.hpp"
 #include "jobs/settings.hpp"
 #include "numbers/inventory.hpp"
+#include "numbers/ports.hpp"
 #include "numbers/service.hpp"
 #include "storage/migrations.hpp"
 #include "storage/settings.hpp"
@@ -288,6 +289,16 @@ int serve(const config::Config& cfg) {
       !st)
     throw std::runtime_error("cannot schedule billing jobs: " + st.error().message);
   number_service.set_plans(&plans);
+  numbers::PortStore ports(
+      *db, *blobs, clock, secrets.data_key, cfg.integer("billing.renewal_period_s"),
+      [&](storage::Connection& c, const numbers::PortRequest& p, const std::string& subject,
+          const std::string& text) -> Status {
+        auto u = users.get(UserScope{p.tenant_id, p.user_id});
+        if (!u || u->email.empty()) return {};
+        RH_TRY(accounts::queue_email(c, queue, clock,
+                                     {p.tenant_id, u->email, subject, text, "port_request"}));
+        return {};
+      });
   number_service.register_jobs(worker);
   if (auto st = queue.upsert_schedule("numbers.sweep", "numbers.sweep", "{}",
                                       cfg.integer("numbers.sweep_interval_s"));
@@ -325,6 +336,7 @@ int serve(const config::Config& cfg) {
                     inventory,
                     providers,
                     number_service,
+                    ports,
                     provider_pool,
                     ledger,
                     rates,

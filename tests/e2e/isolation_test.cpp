@@ -82,6 +82,9 @@ std::string fill(const std::string& path, const std::string& id) {
 std::string id_prefix_of(const std::string& path) {
   auto brace = path.find('{');
   if (brace == std::string::npos || brace < 2) return "";
+  // A path with two parameters (a document of a request) gets B's ids only:
+  // no single own id fills both.
+  if (path.find('{', brace + 1) != std::string::npos) return "";
   auto slash = path.rfind('/', brace - 2);
   std::string collection = path.substr(slash + 1, brace - slash - 2);
   static const std::map<std::string, std::string> kKnown{
@@ -151,7 +154,7 @@ struct TenantWorld {
   std::vector<std::string> email_ids;
   // Numbers and billing: the user's number, its order, a plan and the
   // user's subscription to it.
-  std::string number_id, order_id, plan_id, subscription_id;
+  std::string number_id, order_id, plan_id, subscription_id, port_id;
 };
 
 // An A caller: a token, a role rank and its own ids by id prefix.
@@ -283,6 +286,18 @@ class Isolation : public E2E {
     auto sub = http(port(), buy);
     ASSERT_EQ(sub.status, 201) << sub.body;
     t.subscription_id = jstr(sub.json(), "id");
+    auto ported =
+        call(port(), "POST", "/v1/port-requests",
+             json::serialize(json::object{
+                 {"numbers",
+                  json::array{json::value(slug == "alpha" ? "+12125550150" : "+12125550151")}},
+                 {"losing_carrier", "X"},
+                 {"account_number", "1"},
+                 {"account_name", "A"},
+                 {"service_address", "S"}}),
+             t.user.access_token, host);
+    ASSERT_EQ(ported.status, 201) << ported.body;
+    t.port_id = jstr(ported.json(), "id");
 
     auto mails = http_get(port(), "/v1/admin/emails?limit=200&tenant_id=" + t.id, op_);
     ASSERT_EQ(mails.status, 200) << mails.body;
@@ -300,7 +315,7 @@ class Isolation : public E2E {
     EXPECT_GE(ids.size(), 7u) << "tenant B's user should have two sessions";
     ids.insert(ids.end(), b_.email_ids.begin(), b_.email_ids.end());
     ids.push_back(job_id_);
-    ids.insert(ids.end(), {b_.number_id, b_.order_id, b_.plan_id, b_.subscription_id});
+    ids.insert(ids.end(), {b_.number_id, b_.order_id, b_.plan_id, b_.subscription_id, b_.port_id});
     return ids;
   }
 
@@ -310,10 +325,14 @@ class Isolation : public E2E {
     user.own = {{"ten", a_.id},       {"usr", a_.user.id},  {"ses", a_.user_spare_session},
                 {"key", a_.user_key}, {"nor", a_.order_id}, {"sub", a_.subscription_id}};
     Caller admin{"A's tenant_admin", a_.admin.access_token, 2, {}};
-    admin.own = {
-        {"ten", a_.id},        {"usr", a_.user.id},           {"ses", a_.admin_spare_session},
-        {"key", a_.admin_key}, {"eml", a_.email_ids.front()}, {"job", job_id_},
-        {"pln", a_.plan_id}};
+    admin.own = {{"ten", a_.id},
+                 {"usr", a_.user.id},
+                 {"ses", a_.admin_spare_session},
+                 {"key", a_.admin_key},
+                 {"eml", a_.email_ids.front()},
+                 {"job", job_id_},
+                 {"pln", a_.plan_id},
+                 {"prt", a_.port_id}};
     return {user, admin};
   }
 

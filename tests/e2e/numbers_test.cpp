@@ -241,6 +241,84 @@ TEST_P(NumbersE2E, ReservationHoldsANumberForOneUser) {
   })) << rh_->log();
 }
 
+TEST_P(NumbersE2E, PortRequestsCarryDocumentsAndStaffMoveThemAlong) {
+  boot();
+  Account a = signed_up_user(port_, op_, "porter@example.com");
+  auto bad = call(
+      port_, "POST", "/v1/port-requests",
+      R"({"numbers":["not a number"],"losing_carrier":"X","account_number":"1","account_name":"A","service_address":"S"})",
+      a.access_token);
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  auto created = call(
+      port_, "POST", "/v1/port-requests",
+      R"({"numbers":["(212) 555-0199","+12125550198"],"losing_carrier":"Old Telco","account_number":"ACC-1","account_pin":"4321","account_name":"Ann Example","service_address":"1 Main St, New York"})",
+      a.access_token);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto p = created.json();
+  std::string id = jstr(p, "id");
+  EXPECT_EQ(jstr(p, "status"), "submitted");
+  EXPECT_TRUE(p.at("pin_set").as_bool());
+  EXPECT_EQ(created.body.find("4321"), std::string::npos);  // the PIN is never shown
+
+  // Documents: sniffed, not trusted.
+  HttpRequest up;
+  up.method = "POST";
+  up.target = "/v1/port-requests/" + id + "/documents?name=bill.pdf";
+  up.headers = {{"Authorization", "Bearer " + a.access_token}, {"Content-Type", "application/pdf"}};
+  up.body = "%PDF-1.4\n% a bill\n";
+  auto doc = http(port_, up);
+  ASSERT_EQ(doc.status, 201) << doc.body;
+  std::string doc_id = jstr(doc.json(), "id");
+  up.body = "<html>not a pdf</html>";
+  EXPECT_EQ(http(port_, up).status, 422);
+  up.headers["Content-Type"] = "image/png";
+  up.body = "%PDF-1.4\n";
+  EXPECT_EQ(http(port_, up).status, 422);  // says PNG, is a PDF
+
+  auto staff_view = call(port_, "GET", "/v1/admin/port-requests/" + id, "", op_);
+  ASSERT_EQ(staff_view.status, 200) << staff_view.body;
+  EXPECT_EQ(staff_view.json().at("documents").as_array().size(), 1u);
+  auto bytes =
+      call(port_, "GET", "/v1/admin/port-requests/" + id + "/documents/" + doc_id, "", op_);
+  ASSERT_EQ(bytes.status, 200);
+  EXPECT_EQ(bytes.body, "%PDF-1.4\n% a bill\n");
+  EXPECT_EQ(bytes.header("content-type"), "application/pdf");
+
+  // Staff move it along; a skipped step is refused; completing needs a trunk.
+  EXPECT_EQ(call(port_, "PATCH", "/v1/admin/port-requests/" + id, R"({"status":"completed"})", op_)
+                .status,
+            409);
+  ASSERT_EQ(call(port_, "PATCH", "/v1/admin/port-requests/" + id,
+                 R"({"status":"in_review","note":"checking the bill"})", op_)
+                .status,
+            200);
+  ASSERT_EQ(
+      call(port_, "PATCH", "/v1/admin/port-requests/" + id, R"({"status":"approved"})", op_).status,
+      200);
+  EXPECT_EQ(call(port_, "PATCH", "/v1/admin/port-requests/" + id, R"({"status":"completed"})", op_)
+                .status,
+            422);
+  auto done = call(
+      port_, "PATCH", "/v1/admin/port-requests/" + id,
+      R"({"status":"completed","trunk":"trunk-a","messaging_route":"smpp-a","monthly_price":"1.00"})",
+      op_);
+  ASSERT_EQ(done.status, 200) << done.body;
+  auto history = done.json().at("history").as_array();
+  EXPECT_EQ(history.size(), 4u);
+  EXPECT_EQ(jstr(history.at(1), "note"), "checking the bill");
+  // The numbers are the user's now; the user was told at each step.
+  auto mine = call(port_, "GET", "/v1/numbers", "", a.access_token);
+  ASSERT_EQ(mine.status, 200);
+  EXPECT_EQ(mine.json().at("data").as_array().size(), 2u) << mine.body;
+  auto mails =
+      call(port_, "GET", "/v1/admin/emails?kind=port_request&to=porter@example.com", "", op_);
+  EXPECT_EQ(mails.json().at("data").as_array().size(), 3u) << mails.body;
+  // Closed: no more documents, no cancelling.
+  up.headers["Content-Type"] = "application/pdf";
+  EXPECT_EQ(http(port_, up).status, 409);
+  EXPECT_EQ(call(port_, "DELETE", "/v1/port-requests/" + id, "", a.access_token).status, 409);
+}
+
 RH_E2E_ON_BOTH_DRIVERS(NumbersE2E);
 
 }  // namespace
