@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -28,10 +29,9 @@ Error unavailable_number(const std::string& e164) {
   return make_reason(Errc::conflict, "number_unavailable", e164 + " is not available");
 }
 
-std::string payload_of(const Number& n,
-                       std::initializer_list<std::pair<const char*, std::string>> extra = {}) {
+std::string payload_of(const Number& n, const boost::json::object& extra = {}) {
   boost::json::object o{{"number_id", n.id}, {"phone_number", n.e164}, {"user_id", n.user_id}};
-  for (const auto& [k, v] : extra) o[k] = v;
+  for (const auto& kv : extra) o[kv.key()] = kv.value();
   return boost::json::serialize(o);
 }
 
@@ -120,12 +120,17 @@ Result<SearchResult> NumberService::search(const std::string& tenant_id, const S
   RH_ASSIGN(out.numbers, inv_.search_local(tenant_id, q));
   RH_ASSIGN(auto providers, providers_.enabled(tenant_id));
   std::vector<AvailableNumber> offered;
-  for (const auto& p : providers) {
-    auto r = p->search(q);
+  // The carriers are asked at once: the answer waits for the slowest one,
+  // not for their sum.
+  std::vector<std::future<Result<std::vector<AvailableNumber>>>> answers;
+  for (const auto& p : providers)
+    answers.push_back(std::async(std::launch::async, [p, &q] { return p->search(q); }));
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    auto r = answers[i].get();
     if (!r) {
-      log::get("numbers")->warn("tenant {}: {} search failed: {}", tenant_id, p->name(),
+      log::get("numbers")->warn("tenant {}: {} search failed: {}", tenant_id, providers[i]->name(),
                                 r.error().message);
-      out.unavailable.push_back(p->name());
+      out.unavailable.push_back(providers[i]->name());
       continue;
     }
     for (auto& a : *r) offered.push_back(std::move(a));
@@ -414,7 +419,8 @@ Result<Order> NumberService::complete_order(const std::string& id,
     RH_TRY(jobs::append_event(
         c,
         {"number.purchased", n.tenant_id, n.id,
-         payload_of(n, {{"order_id", o.id}, {"amount_micros", std::to_string(o.amount_micros)}})},
+         payload_of(n,
+                    boost::json::object{{"order_id", o.id}, {"amount_micros", o.amount_micros}})},
         now));
     return o;
   });
@@ -538,7 +544,8 @@ Result<Number> NumberService::begin_release(Connection& c, const Number& n,
   job.max_attempts = 50;
   RH_TRY(queue_.enqueue(c, job));
   RH_TRY(jobs::append_event(
-      c, {"number.released", n.tenant_id, n.id, payload_of(n, {{"by", actor}})}, now));
+      c, {"number.released", n.tenant_id, n.id, payload_of(n, boost::json::object{{"by", actor}})},
+      now));
   return inv_.get_tx(c, n.id);
 }
 

@@ -91,6 +91,13 @@ TEST_P(ProvidersE2E, TelnyxSearchPurchasePendingFailureAndRelease) {
   auto listed = call(port_, "GET", admin("/v1/admin/providers"), "", op_);
   EXPECT_EQ(listed.body.find(CarrierFake::kApiKey), std::string::npos);
 
+  // A slow answer (past the 2 s per-attempt time-out) is retried.
+  ASSERT_TRUE(telnyx.control(R"({"delay_ms":2500,"delay_count":1})"));
+  auto slow = call(port_, "GET", "/v1/numbers/available?area_code=212&limit=3", "", a.access_token);
+  ASSERT_EQ(slow.status, 200) << slow.body;
+  EXPECT_EQ(slow.json().at("unavailable_providers").as_array().size(), 0u) << slow.body;
+  EXPECT_EQ(slow.json().at("data").as_array().size(), 3u) << slow.body;
+
   // An order that stays pending for two polls, then completes.
   ASSERT_TRUE(telnyx.control(R"({"order_mode":"pending_then_complete","pending_polls":2})"));
   auto bought = purchase(port_, a.access_token, "+14155551000", "t-1", "telnyx");
