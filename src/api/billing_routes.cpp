@@ -45,17 +45,15 @@ awaitable<Response> get_ledger(ApiDeps& d, RequestContext& ctx) {
     });
   });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
-  json::array arr;
-  for (const auto& e : *r)
-    arr.push_back(json::object{{"id", e.id},
-                               {"kind", e.kind},
-                               {"amount_micros", e.amount_micros},
-                               {"balance_after_micros", e.balance_after_micros},
-                               {"reference", e.reference},
-                               {"memo", e.memo},
-                               {"created_at", format_rfc3339(e.created_at)}});
-  std::string next = static_cast<int>(r->size()) == page->limit ? r->back().id : "";
-  co_return json_response(200, page_json(std::move(arr), next));
+  co_return page_response(*r, page->limit, [](const billing::LedgerEntry& e) {
+    return json::object{{"id", e.id},
+                        {"kind", e.kind},
+                        {"amount_micros", e.amount_micros},
+                        {"balance_after_micros", e.balance_after_micros},
+                        {"reference", e.reference},
+                        {"memo", e.memo},
+                        {"created_at", format_rfc3339(e.created_at)}};
+  });
 }
 
 json::object rate_json(const billing::Rate& r, const std::string& currency) {

@@ -4,6 +4,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <functional>
+#include <optional>
+#include <vector>
 
 #include "api/api.hpp"
 #include "core/csv.hpp"
@@ -43,6 +45,21 @@ void register_number_routes(const AddRoute& add);
 void register_billing_routes(const AddRoute& add);
 
 boost::json::object page_json(boost::json::array data, const std::string& next);
+
+// A 200 page of rows (each with an `id`), converted by to_json; the cursor
+// is the last id when the page is full.
+template <class T, class F>
+http::Response page_response(const std::vector<T>& rows, int limit, F&& to_json) {
+  boost::json::array arr;
+  for (const auto& row : rows) arr.push_back(to_json(row));
+  std::string next = static_cast<int>(rows.size()) == limit && !rows.empty() ? rows.back().id : "";
+  return http::json_response(200, page_json(std::move(arr), next));
+}
+
+// The tenant filter of a staff list: ?tenant_id= within the caller's reach,
+// else their own tenant ("" for platform staff: every tenant). On failure
+// sets err (404 for a tenant out of reach).
+std::optional<std::string> tenant_filter(const http::RequestContext& ctx, http::Response& err);
 
 // The caller's own data (user routes).
 UserScope self_scope(const http::RequestContext& ctx);

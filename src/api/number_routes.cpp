@@ -87,6 +87,17 @@ Response csv_problem(const std::vector<csv::LineProblem>& problems) {
                  json::object{{"errors", std::move(errors)}});
 }
 
+std::optional<std::string> tenant_filter(const RequestContext& ctx, Response& err) {
+  TenantScope scope = staff_scope(ctx);
+  std::string t = ctx.query_param("tenant_id").value_or("");
+  if (t.empty()) return scope.tenant_id;
+  if (!scope.covers(t)) {
+    err = problem(404, "not_found", "Not found", "no such tenant");
+    return std::nullopt;
+  }
+  return t;
+}
+
 std::optional<std::string> acting_tenant(const RequestContext& ctx, Response& err) {
   TenantScope scope = staff_scope(ctx);
   std::string t = ctx.query_param("tenant_id").value_or("");
@@ -231,10 +242,7 @@ awaitable<Response> list_numbers(ApiDeps& d, RequestContext& ctx) {
   auto r = co_await offload(d.pool,
                             [&] { return d.inventory.list_owned(self, page->after, page->limit); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
-  json::array arr;
-  for (const auto& n : *r) arr.push_back(number_json(n));
-  std::string next = static_cast<int>(r->size()) == page->limit ? r->back().id : "";
-  co_return json_response(200, page_json(std::move(arr), next));
+  co_return page_response(*r, page->limit, [](const auto& x) { return number_json(x); });
 }
 
 awaitable<Response> get_number(ApiDeps& d, RequestContext& ctx) {
@@ -294,10 +302,9 @@ awaitable<Response> admin_list_numbers(ApiDeps& d, RequestContext& ctx) {
   auto page = http::read_page(ctx, 50, 500, err);
   if (!page) co_return err;
   numbers::InventoryFilter f;
-  TenantScope scope = staff_scope(ctx);
-  f.tenant_id = ctx.query_param("tenant_id").value_or(scope.tenant_id);
-  if (!scope.covers(f.tenant_id) || (f.tenant_id.empty() && !scope.tenant_id.empty()))
-    co_return problem(404, "not_found", "Not found", "no such tenant");
+  auto tenant = tenant_filter(ctx, err);
+  if (!tenant) co_return err;
+  f.tenant_id = *tenant;
   f.state = ctx.query_param("state").value_or("");
   f.provider = ctx.query_param("provider").value_or("");
   f.q = ctx.query_param("q").value_or("");
@@ -307,18 +314,14 @@ awaitable<Response> admin_list_numbers(ApiDeps& d, RequestContext& ctx) {
   f.limit = page->limit;
   auto r = co_await offload(d.pool, [&] { return d.inventory.list(f); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
-  json::array arr;
-  for (const auto& n : *r) arr.push_back(number_json(n, true));
-  std::string next = static_cast<int>(r->size()) == page->limit ? r->back().id : "";
-  co_return json_response(200, page_json(std::move(arr), next));
+  co_return page_response(*r, page->limit, [](const auto& x) { return number_json(x, true); });
 }
 
 awaitable<Response> admin_inventory_summary(ApiDeps& d, RequestContext& ctx) {
-  TenantScope scope = staff_scope(ctx);
-  std::string t = ctx.query_param("tenant_id").value_or(scope.tenant_id);
-  if (!scope.covers(t) || (t.empty() && !scope.tenant_id.empty()))
-    co_return problem(404, "not_found", "Not found", "no such tenant");
-  auto r = co_await offload(d.pool, [&] { return d.inventory.counts(t); });
+  Response err;
+  auto t = tenant_filter(ctx, err);
+  if (!t) co_return err;
+  auto r = co_await offload(d.pool, [&] { return d.inventory.counts(*t); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
   json::object by_state;
   for (const auto& [k, v] : *r) by_state[k] = v;
@@ -508,10 +511,9 @@ awaitable<Response> admin_list_ports(ApiDeps& d, RequestContext& ctx) {
   auto page = http::read_page(ctx, 50, 200, err);
   if (!page) co_return err;
   numbers::PortFilter f;
-  TenantScope scope = staff_scope(ctx);
-  f.tenant_id = ctx.query_param("tenant_id").value_or(scope.tenant_id);
-  if (!scope.covers(f.tenant_id) || (f.tenant_id.empty() && !scope.tenant_id.empty()))
-    co_return problem(404, "not_found", "Not found", "no such tenant");
+  auto tenant = tenant_filter(ctx, err);
+  if (!tenant) co_return err;
+  f.tenant_id = *tenant;
   f.status = ctx.query_param("status").value_or("");
   if (f.status.size() > 16)
     co_return problem(400, "bad_parameter", "Bad query parameter", "status is too long");
@@ -519,10 +521,7 @@ awaitable<Response> admin_list_ports(ApiDeps& d, RequestContext& ctx) {
   f.limit = page->limit;
   auto r = co_await offload(d.pool, [&] { return d.ports.list(f); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
-  json::array arr;
-  for (const auto& p : *r) arr.push_back(port_json(p, true));
-  std::string next = static_cast<int>(r->size()) == page->limit ? r->back().id : "";
-  co_return json_response(200, page_json(std::move(arr), next));
+  co_return page_response(*r, page->limit, [](const auto& x) { return port_json(x, true); });
 }
 
 awaitable<Response> admin_get_port(ApiDeps& d, RequestContext& ctx) {

@@ -259,7 +259,8 @@ TEST_P(Api, OpenApiDocumentsEveryRoute) {
             auto next = ref.find('/', pos);
             if (next == std::string::npos) next = ref.size();
             std::string key = ref.substr(pos, next - pos);
-            ASSERT_TRUE(at->is_object() && at->as_object().contains(key)) << "dangling $ref " << ref;
+            ASSERT_TRUE(at->is_object() && at->as_object().contains(key))
+                << "dangling $ref " << ref;
             at = &at->as_object().at(key);
             pos = next + 1;
           }

@@ -14,22 +14,12 @@ namespace json = boost::json;
 
 constexpr const char* kSecret = "whsec_e2e_secret";
 
-class BillingE2E : public E2E {
+class BillingE2E : public NumbersWorld {
  protected:
-  void boot(std::vector<std::string> extra = {}) {
-    extra.insert(extra.end(), {"--set", std::string("billing.payment_webhook_secret=") + kSecret,
-                               "--set", "billing.low_balance_micros=2000000"});
-    rh_ = start(extra);
-    ASSERT_TRUE(rh_->running()) << rh_->log();
-    port_ = rh_->port();
-    op_ = rh_->operator_token();
-    tenant_ = default_tenant_id(port_, op_);
-  }
-  void TearDown() override {
-    if (HasFailure() && rh_) rh_->keep_dir();
-  }
-  std::string admin(const std::string& path) {
-    return path + (path.find('?') == std::string::npos ? "?" : "&") + "tenant_id=" + tenant_;
+  void boot(const std::vector<std::string>& extra = {}) {
+    boot_with({"--set", std::string("billing.payment_webhook_secret=") + kSecret, "--set",
+               "billing.low_balance_micros=2000000"},
+              extra);
   }
   HttpResponse hook(const std::string& body, std::int64_t t_offset = 0,
                     const std::string& secret = kSecret) {
@@ -59,10 +49,6 @@ class BillingE2E : public E2E {
                                               {"metadata", json::object{{"tenant_id", tenant_},
                                                                         {"user_id", user}}}}}}}});
   }
-
-  std::unique_ptr<RinghouseProcess> rh_;
-  std::uint16_t port_ = 0;
-  std::string op_, tenant_;
 };
 
 TEST_P(BillingE2E, PaymentWebhookCreditsExactlyOncePerEvent) {

@@ -15,21 +15,13 @@ namespace {
 
 namespace json = boost::json;
 
-class ProvidersE2E : public E2E {
+class ProvidersE2E : public NumbersWorld {
  protected:
-  void boot(std::vector<std::string> extra = {}) {
-    extra.insert(extra.begin(),
-                 {"--set", "numbers.order_poll_ms=100", "--set", "numbers.order_wait_ms=5000",
-                  "--set", "jobs.poll_ms=50", "--set", "jobs.retry_base_ms=100", "--set",
-                  "numbers.sweep_interval_s=1", "--set", "numbers.aging_s=1"});
-    rh_ = start(extra);
-    ASSERT_TRUE(rh_->running()) << rh_->log();
-    port_ = rh_->port();
-    op_ = rh_->operator_token();
-    tenant_ = default_tenant_id(port_, op_);
-  }
-  void TearDown() override {
-    if (HasFailure() && rh_) rh_->keep_dir();
+  void boot(const std::vector<std::string>& extra = {}) {
+    boot_with({"--set", "numbers.order_poll_ms=100", "--set", "numbers.order_wait_ms=5000", "--set",
+               "jobs.poll_ms=50", "--set", "jobs.retry_base_ms=100", "--set",
+               "numbers.sweep_interval_s=1", "--set", "numbers.aging_s=1"},
+              extra);
   }
   // Starts a fake and configures the tenant to use it.
   bool carrier(CarrierFake& fake, const std::string& name) {
@@ -49,9 +41,6 @@ class ProvidersE2E : public E2E {
     EXPECT_EQ(r.status, 200) << r.body;
     return r.status == 200;
   }
-  std::string admin(const std::string& path) {
-    return path + (path.find('?') == std::string::npos ? "?" : "&") + "tenant_id=" + tenant_;
-  }
   int count_requests(CarrierFake& f, const std::string& method, const std::string& path_part) {
     int n = 0;
     for (const auto& r : f.requests())
@@ -61,9 +50,7 @@ class ProvidersE2E : public E2E {
     return n;
   }
 
-  std::unique_ptr<RinghouseProcess> rh_;
-  std::uint16_t port_ = 0;
-  std::string op_, tenant_, skip_;
+  std::string skip_;
 };
 
 TEST_P(ProvidersE2E, TelnyxSearchPurchasePendingFailureAndRelease) {

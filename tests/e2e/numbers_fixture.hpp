@@ -9,6 +9,34 @@
 
 namespace rh::test {
 
+inline std::string default_tenant_id(std::uint16_t port, const std::string& op);
+
+// A running server on the test's driver, with its operator token and
+// default tenant. The data directory is kept when the test fails.
+class NumbersWorld : public E2E {
+ protected:
+  // The fixture's settings first, so that a test's own settings win.
+  void boot_with(std::vector<std::string> defaults, const std::vector<std::string>& extra) {
+    defaults.insert(defaults.end(), extra.begin(), extra.end());
+    rh_ = start(defaults);
+    ASSERT_TRUE(rh_->running()) << rh_->log();
+    port_ = rh_->port();
+    op_ = rh_->operator_token();
+    tenant_ = default_tenant_id(port_, op_);
+  }
+  void TearDown() override {
+    if (HasFailure() && rh_) rh_->keep_dir();
+  }
+  // A staff path acting on the default tenant (platform staff name it).
+  std::string admin(const std::string& path) const {
+    return path + (path.find('?') == std::string::npos ? "?" : "&") + "tenant_id=" + tenant_;
+  }
+
+  std::unique_ptr<RinghouseProcess> rh_;
+  std::uint16_t port_ = 0;
+  std::string op_, tenant_;
+};
+
 inline std::string default_tenant_id(std::uint16_t port, const std::string& op) {
   auto r = http_get(port, "/v1/admin/tenants", op);
   EXPECT_EQ(r.status, 200) << r.body;

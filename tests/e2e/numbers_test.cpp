@@ -14,26 +14,11 @@ namespace {
 
 namespace json = boost::json;
 
-class NumbersE2E : public E2E {
+class NumbersE2E : public NumbersWorld {
  protected:
-  void boot(std::vector<std::string> extra = {}) {
-    extra.insert(extra.end(), {"--set", "numbers.sweep_interval_s=1", "--set", "jobs.poll_ms=50"});
-    rh_ = start(extra);
-    ASSERT_TRUE(rh_->running()) << rh_->log();
-    port_ = rh_->port();
-    op_ = rh_->operator_token();
-    tenant_ = default_tenant_id(port_, op_);
+  void boot(const std::vector<std::string>& extra = {}) {
+    boot_with({"--set", "numbers.sweep_interval_s=1", "--set", "jobs.poll_ms=50"}, extra);
   }
-  void TearDown() override {
-    if (HasFailure() && rh_) rh_->keep_dir();
-  }
-  std::string admin(const std::string& path) {
-    return path + (path.find('?') == std::string::npos ? "?" : "&") + "tenant_id=" + tenant_;
-  }
-
-  std::unique_ptr<RinghouseProcess> rh_;
-  std::uint16_t port_ = 0;
-  std::string op_, tenant_;
 };
 
 TEST_P(NumbersE2E, LocalLifecycleFromImportToQuarantineAndBack) {
