@@ -38,6 +38,7 @@ Hold hold_from_row(const storage::Row& r) {
   h.expires_at = r.integer("expires_at");
   h.created_at = r.integer("created_at");
   h.txn_id = r.opt_text("txn_id").value_or("");
+  h.account_id = r.text("account_id");
   return h;
 }
 
@@ -214,6 +215,7 @@ Result<Hold> Ledger::place_hold(storage::Connection& tx, const std::string& tena
   h.reference = reference.substr(0, 64);
   h.expires_at = expires_at;
   h.created_at = now;
+  h.account_id = wallet;
   RH_TRY(tx.exec(fmt::format("INSERT INTO ledger_holds ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                              "NULL)",
                              kHoldColumns),
@@ -241,16 +243,8 @@ Result<Hold> Ledger::settle_hold(storage::Connection& tx, const std::string& hol
     return Error(
         Errc::invalid_argument,
         fmt::format("a settlement must be between 0 and the held {} micro-units", h.amount_micros));
-  std::int64_t now = clock_.now_ms();
-  // The state change claims the hold: of two settlers, one sees 0 rows.
-  RH_ASSIGN(auto claimed, tx.exec("UPDATE ledger_holds SET state = 'settled' WHERE id = ? AND "
-                                  "state = 'open'",
-                                  {hold_id}));
-  if (claimed.affected == 0) return get_hold(tx, hold_id);
-  RH_TRY(
-      tx.exec("UPDATE ledger_accounts SET held = held - ?, updated_at = ? WHERE tenant_id = ? "
-              "AND kind = 'wallet' AND user_id = ?",
-              {h.amount_micros, now, h.tenant_id, h.user_id}));
+  RH_ASSIGN(bool claimed, close_hold(tx, h, "settled"));
+  if (!claimed) return get_hold(tx, hold_id);
   if (actual_micros > 0) {
     Posting p;
     p.kind = kind;
@@ -268,35 +262,37 @@ Result<Hold> Ledger::settle_hold(storage::Connection& tx, const std::string& hol
   return h;
 }
 
+Result<bool> Ledger::close_hold(storage::Connection& tx, const Hold& h, const char* state) {
+  // The state change claims the hold: of two closers, one sees 0 rows.
+  RH_ASSIGN(auto claimed, tx.exec("UPDATE ledger_holds SET state = ? WHERE id = ? AND state = "
+                                  "'open'",
+                                  {state, h.id}));
+  if (claimed.affected == 0) return false;
+  RH_TRY(tx.exec("UPDATE ledger_accounts SET held = held - ?, updated_at = ? WHERE id = ?",
+                 {h.amount_micros, clock_.now_ms(), h.account_id}));
+  return true;
+}
+
 Result<Hold> Ledger::release_hold(storage::Connection& tx, const std::string& hold_id) {
   RH_ASSIGN(Hold h, get_hold(tx, hold_id));
   if (h.state == "released" || h.state == "expired") return h;
   if (h.state != "open")
     return make_reason(Errc::precondition, "hold_closed", "the hold was " + h.state);
-  RH_ASSIGN(auto claimed, tx.exec("UPDATE ledger_holds SET state = 'released' WHERE id = ? AND "
-                                  "state = 'open'",
-                                  {hold_id}));
-  if (claimed.affected == 0) return get_hold(tx, hold_id);
-  RH_TRY(
-      tx.exec("UPDATE ledger_accounts SET held = held - ?, updated_at = ? WHERE tenant_id = ? "
-              "AND kind = 'wallet' AND user_id = ?",
-              {h.amount_micros, clock_.now_ms(), h.tenant_id, h.user_id}));
+  RH_ASSIGN(bool claimed, close_hold(tx, h, "released"));
+  if (!claimed) return get_hold(tx, hold_id);
   h.state = "released";
   return h;
 }
 
 Result<int> Ledger::expire_holds(storage::Connection& tx, int limit) {
-  RH_ASSIGN(auto rows, tx.query(fmt::format("SELECT id FROM ledger_holds WHERE state = 'open' AND "
+  RH_ASSIGN(auto rows, tx.query(fmt::format("SELECT {} FROM ledger_holds WHERE state = 'open' AND "
                                             "expires_at <= ? ORDER BY expires_at LIMIT {}",
-                                            limit),
+                                            kHoldColumns, limit),
                                 {clock_.now_ms()}));
   int n = 0;
   for (const auto& r : rows) {
-    RH_ASSIGN(Hold h, release_hold(tx, r.text("id")));
-    if (h.state == "released") {
-      RH_TRY(tx.exec("UPDATE ledger_holds SET state = 'expired' WHERE id = ?", {h.id}));
-      ++n;
-    }
+    RH_ASSIGN(bool claimed, close_hold(tx, hold_from_row(r), "expired"));
+    n += claimed ? 1 : 0;
   }
   return n;
 }
@@ -441,8 +437,8 @@ void declare_billing_config(config::Schema& s) {
             "A suspended number is released (to aging), and a suspended plan cancelled, after "
             "this long unpaid.",
             0, 365 * 86'400);
-  s.integer("billing.sweep_interval_s", 60,
-            "Interval of the plan renewal job (billing.plans).", 1, 3600);
+  s.integer("billing.sweep_interval_s", 60, "Interval of the plan renewal job (billing.plans).", 1,
+            3600);
   s.secret("billing.payment_webhook_secret",
            "Signing secret of the payment provider's webhook (Stripe-style, whsec_...). Empty: "
            "POST /hooks/payments answers 404.");

@@ -76,7 +76,8 @@ struct Hold {
   std::string reference;
   std::int64_t expires_at = 0;
   std::int64_t created_at = 0;
-  std::string txn_id;  // the settlement transaction
+  std::string txn_id;      // the settlement transaction
+  std::string account_id;  // the wallet's ledger account
 };
 
 struct LedgerOptions {
@@ -133,6 +134,9 @@ class Ledger {
  private:
   Result<std::string> post(storage::Connection& tx, const Posting& p, bool wallet_credit,
                            const char* counter_kind);
+  // open -> state, giving the held amount back to the wallet; false when
+  // the hold was no longer open (someone else closed it).
+  Result<bool> close_hold(storage::Connection& tx, const Hold& h, const char* state);
   Result<std::string> account_id(storage::Connection& tx, const std::string& tenant_id,
                                  const std::string& kind, const std::string& user_id);
 
