@@ -3,6 +3,8 @@
 // balance for 10), labels, release into quarantine and back to the pool.
 #include <atomic>
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -302,6 +304,41 @@ TEST_P(NumbersE2E, PortRequestsCarryDocumentsAndStaffMoveThemAlong) {
   up.headers["Content-Type"] = "application/pdf";
   EXPECT_EQ(http(port_, up).status, 409);
   EXPECT_EQ(call(port_, "DELETE", "/v1/port-requests/" + id, "", a.access_token).status, 409);
+}
+
+TEST_P(NumbersE2E, TheCommandLineImportsNumbersAndChecksTheLedger) {
+  boot();
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--data-dir", rh_->data_dir()});
+    auto db = db_args();
+    args.insert(args.end(), db.begin(), db.end());
+    return run_ringhouse(args);
+  };
+  std::string dir = make_temp_dir("rh-import");
+  {
+    std::ofstream good(dir + "/good.csv");
+    good << numbers_csv(0, 4);
+    std::ofstream bad(dir + "/bad.csv");
+    bad << "number,trunk,messaging_route\n+14155559000,t,m\n12,t,m\n+14155559001,t,\n";
+  }
+  auto refused = cli({"admin", "import-numbers", dir + "/bad.csv"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("bad.csv:3:"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("bad.csv:4:"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("nothing was imported"), std::string::npos) << refused.output;
+  auto ok = cli({"admin", "import-numbers", dir + "/good.csv"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("imported 4 number(s)"), std::string::npos) << ok.output;
+  auto summary = call(port_, "GET", admin("/v1/admin/numbers/summary"), "", op_);
+  EXPECT_EQ(summary.json().at("by_state").at("available").as_int64(), 4) << summary.body;
+
+  Account a = signed_up_user(port_, op_, "cli@example.com");
+  credit(port_, op_, a.id, "5.00");
+  ASSERT_EQ(purchase(port_, a.access_token, "+14155550000", "cli-1").status, 201);
+  auto checked = cli({"admin", "check-ledger"});
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+  EXPECT_NE(checked.output.find("default: balanced"), std::string::npos) << checked.output;
+  std::filesystem::remove_all(dir);
 }
 
 RH_E2E_ON_BOTH_DRIVERS(NumbersE2E);
