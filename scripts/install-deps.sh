@@ -34,6 +34,13 @@ case "${1:-build}" in
   *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
+# Node.js and npm run the SMSC peer of the SMPP tests (tests/support/smsc/).
+# Machines that already have them (e.g. Node 20 from NodeSource, whose
+# package bundles npm) keep theirs: Debian's npm would pull Debian's nodejs.
+if [ "${1:-build}" != build ] && ! command -v npm >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

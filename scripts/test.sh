@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh test
+# The SMSC peer of the SMPP session tests (npm smpp, tests/support/smsc/).
+if [ -f tests/support/smsc/package-lock.json ]; then
+  npm ci --prefix tests/support/smsc --no-audit --no-fund --loglevel=error
+fi
 preset=${RINGHOUSE_PRESET:-dev}
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
