@@ -17,6 +17,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "accounts/users.hpp"
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -639,6 +640,16 @@ MailOptions mail_options(const config::Config& c) {
     o.log_path = (std::filesystem::path(c.string("node.data_dir")) / "mail.log").string();
   o.timeout_ms = static_cast<int>(c.integer("mail.timeout_ms"));
   return o;
+}
+
+Status queue_email_to_user(storage::Connection& tx, jobs::JobQueue& queue, const Clock& clock,
+                           UserStore& users, const UserScope& user, const std::string& subject,
+                           const std::string& text, const std::string& kind) {
+  auto u = users.get(user);
+  if (!u) return u.error().code == Errc::not_found ? Status{} : Status(u.take_error());
+  if (u->email.empty()) return {};
+  RH_TRY(queue_email(tx, queue, clock, {user.tenant_id, u->email, subject, text, kind}));
+  return {};
 }
 
 void register_mail_jobs(jobs::JobWorker& worker, const Clock& clock, const MailOptions& o) {

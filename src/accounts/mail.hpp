@@ -14,6 +14,7 @@
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/principal.hpp"
 #include "core/result.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/outbox.hpp"
@@ -47,6 +48,13 @@ struct StoredEmail {
 // Stores the email and enqueues its delivery, inside the caller's transaction.
 Result<std::string> queue_email(storage::Connection& tx, jobs::JobQueue& queue, const Clock& clock,
                                 const Email& e);
+
+class UserStore;
+// The same, to a user's own address; nothing when the user is gone. For
+// notices that follow a change (renewals, port requests, ...).
+Status queue_email_to_user(storage::Connection& tx, jobs::JobQueue& queue, const Clock& clock,
+                           UserStore& users, const UserScope& user, const std::string& subject,
+                           const std::string& text, const std::string& kind);
 
 struct EmailFilter {
   std::string tenant_id;  // empty: every tenant

@@ -443,11 +443,9 @@ awaitable<Response> admin_list_users(ApiDeps& d, RequestContext& ctx) {
   f.status = ctx.query_param("status").value_or("");
   f.after_id = page->after;
   f.limit = page->limit;
-  TenantScope scope = staff_scope(ctx);
-  if (auto t = ctx.query_param("tenant_id"); t && !t->empty()) {
-    if (!scope.covers(*t)) co_return problem(404, "not_found", "Not found", "no such tenant");
-    scope.tenant_id = *t;
-  }
+  auto tenant = tenant_filter(ctx, err);
+  if (!tenant) co_return err;
+  TenantScope scope{*tenant};
   auto r = co_await offload(d.pool, [&] { return d.users.list(scope, f); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
   json::array arr;

@@ -7,6 +7,7 @@
 #include "accounts/tenants.hpp"
 #include "accounts/users.hpp"
 #include "api/handlers.hpp"
+#include "api/json_views.hpp"
 #include "billing/ledger.hpp"
 #include "billing/payments.hpp"
 #include "billing/plans.hpp"

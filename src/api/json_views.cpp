@@ -8,15 +8,20 @@ namespace rh::api {
 
 namespace json = boost::json;
 
-namespace {
 json::value time_or_null(const std::optional<std::int64_t>& ms) {
   if (!ms) return nullptr;
   return json::value(format_rfc3339(*ms));
 }
-// The accounts tables store "never" as 0.
 json::value time_or_null(std::int64_t ms) {
   return time_or_null(ms == 0 ? std::nullopt : std::optional<std::int64_t>(ms));
 }
+json::array string_array(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+namespace {
 json::value parsed(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -139,11 +144,9 @@ json::object session_json(const accounts::Session& s, const std::string& current
 }
 
 json::object api_key_json(const accounts::ApiKey& k) {
-  json::array scopes;
-  for (const auto& s : k.scopes) scopes.emplace_back(s);
   json::object o{{"id", k.id},
                  {"name", k.name},
-                 {"scopes", std::move(scopes)},
+                 {"scopes", string_array(k.scopes)},
                  {"prefix", k.prefix},
                  {"created_at", format_rfc3339(k.created_at)},
                  {"last_used_at", time_or_null(k.last_used_at)},

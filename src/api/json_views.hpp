@@ -1,7 +1,13 @@
 // JSON shapes of the resources the API returns.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "accounts/auth.hpp"
 #include "accounts/mail.hpp"
@@ -12,6 +18,11 @@
 #include "jobs/outbox.hpp"
 
 namespace rh::api {
+
+// An RFC 3339 time, or null when unset (tables store "never" as 0 or NULL).
+boost::json::value time_or_null(const std::optional<std::int64_t>& ms);
+boost::json::value time_or_null(std::int64_t ms);
+boost::json::array string_array(const std::vector<std::string>& v);
 
 boost::json::object tenant_json(const accounts::Tenant& t);
 boost::json::object branding_json(const accounts::Tenant& t);

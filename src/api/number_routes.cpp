@@ -9,6 +9,7 @@
 
 #include "accounts/tenants.hpp"
 #include "api/handlers.hpp"
+#include "api/json_views.hpp"
 #include "core/clock.hpp"
 #include "core/money.hpp"
 #include "numbers/inventory.hpp"
@@ -19,23 +20,13 @@ namespace rh::api {
 
 namespace {
 
-json::array strings(const std::vector<std::string>& v) {
-  json::array a;
-  for (const auto& s : v) a.emplace_back(s);
-  return a;
-}
-
-json::value time_or_null(std::int64_t ms) {
-  return ms ? json::value(format_rfc3339(ms)) : json::value(nullptr);
-}
-
 json::object number_json(const numbers::Number& n, bool staff = false) {
   json::object o{{"id", n.id},
                  {"phone_number", n.e164},
                  {"state", n.state},
                  {"label", n.label},
                  {"provider", n.provider},
-                 {"features", strings(n.features)},
+                 {"features", string_array(n.features)},
                  {"country", n.country},
                  {"region", n.region},
                  {"city", n.locality},
@@ -163,7 +154,7 @@ awaitable<Response> search_available(ApiDeps& d, RequestContext& ctx) {
   for (const auto& a : r->numbers) {
     data.push_back(json::object{{"phone_number", a.e164},
                                 {"provider", a.provider},
-                                {"features", strings(a.features)},
+                                {"features", string_array(a.features)},
                                 {"country", a.country},
                                 {"region", a.region},
                                 {"city", a.locality},
@@ -171,8 +162,9 @@ awaitable<Response> search_available(ApiDeps& d, RequestContext& ctx) {
                                 {"upfront_price_micros", a.upfront_micros},
                                 {"currency", tenant->currency}});
   }
-  co_return json_response(200, json::object{{"data", std::move(data)},
-                                            {"unavailable_providers", strings(r->unavailable)}});
+  co_return json_response(200,
+                          json::object{{"data", std::move(data)},
+                                       {"unavailable_providers", string_array(r->unavailable)}});
 }
 
 awaitable<Response> reserve_number(ApiDeps& d, RequestContext& ctx) {
@@ -349,7 +341,7 @@ awaitable<Response> admin_release(ApiDeps& d, RequestContext& ctx) {
 json::object provider_json(const numbers::ProviderSettingsView& v) {
   return json::object{{"name", v.name},
                       {"enabled", v.enabled},
-                      {"settings_set", strings(v.keys)},
+                      {"settings_set", string_array(v.keys)},
                       {"updated_at", format_rfc3339(v.updated_at)}};
 }
 
@@ -424,7 +416,7 @@ json::object port_json(const numbers::PortRequest& p, bool staff = false) {
         {"status", h.status}, {"note", h.note}, {"by", h.actor}, {"at", format_rfc3339(h.at)}});
   json::object o{{"id", p.id},
                  {"status", p.status},
-                 {"numbers", strings(p.numbers)},
+                 {"numbers", string_array(p.numbers)},
                  {"losing_carrier", p.losing_carrier},
                  {"account_number", p.account_number},
                  {"pin_set", p.pin_set},

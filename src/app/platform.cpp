@@ -277,11 +277,8 @@ int serve(const config::Config& cfg) {
              fmt::format(R"({{"subscription_id":"{}","user_id":"{}","plan_id":"{}"}})", s.id,
                          s.user_id, s.plan_id)},
             clock.now_ms()));
-        auto u = users.get(UserScope{s.tenant_id, s.user_id});
-        if (!u || u->email.empty()) return {};
-        RH_TRY(
-            accounts::queue_email(c, queue, clock, {s.tenant_id, u->email, subject, text, event}));
-        return {};
+        return accounts::queue_email_to_user(c, queue, clock, users, {s.tenant_id, s.user_id},
+                                             subject, text, event);
       });
   plans.register_jobs(worker);
   if (auto st = queue.upsert_schedule("billing.plans", "billing.plans", "{}",
@@ -293,11 +290,8 @@ int serve(const config::Config& cfg) {
       *db, *blobs, clock, secrets.data_key, cfg.integer("billing.renewal_period_s"),
       [&](storage::Connection& c, const numbers::PortRequest& p, const std::string& subject,
           const std::string& text) -> Status {
-        auto u = users.get(UserScope{p.tenant_id, p.user_id});
-        if (!u || u->email.empty()) return {};
-        RH_TRY(accounts::queue_email(c, queue, clock,
-                                     {p.tenant_id, u->email, subject, text, "port_request"}));
-        return {};
+        return accounts::queue_email_to_user(c, queue, clock, users, {p.tenant_id, p.user_id},
+                                             subject, text, "port_request");
       });
   number_service.register_jobs(worker);
   if (auto st = queue.upsert_schedule("numbers.sweep", "numbers.sweep", "{}",

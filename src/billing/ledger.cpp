@@ -14,13 +14,14 @@ namespace {
 using storage::Value;
 
 constexpr const char* kWallet = "wallet";
+constexpr const char* kBalanceOf = "SELECT balance, held FROM ledger_accounts WHERE id = ?";
 
 const char* insert_ignore(const storage::Connection& c) {
   return c.dialect() == storage::Dialect::mariadb ? "INSERT IGNORE" : "INSERT OR IGNORE";
 }
 
 Error insufficient(std::int64_t available, std::int64_t wanted) {
-  return make_reason(Errc::precondition, "insufficient_funds",
+  return make_reason(Errc::payment_required, "insufficient_funds",
                      fmt::format("the balance does not cover this: {} micro-units available, "
                                  "{} needed",
                                  available, wanted));
@@ -72,14 +73,6 @@ const char* txn_kind_name(TxnKind k) {
   return "adjustment";
 }
 
-std::optional<TxnKind> parse_txn_kind(std::string_view s) {
-  for (TxnKind k :
-       {TxnKind::topup, TxnKind::purchase, TxnKind::rental, TxnKind::plan, TxnKind::call,
-        TxnKind::sms, TxnKind::mms, TxnKind::refund, TxnKind::adjustment})
-    if (s == txn_kind_name(k)) return k;
-  return std::nullopt;
-}
-
 Result<std::string> Ledger::account_id(storage::Connection& tx, const std::string& tenant_id,
                                        const std::string& kind, const std::string& user_id) {
   const char* select =
@@ -105,9 +98,9 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
     return Error(Errc::internal, "a posting needs a tenant and a user");
   std::int64_t now = clock_.now_ms();
   std::string txn_id = new_id("ltx", now);
-  // Nothing is written before every check passed, so that a caller may
-  // swallow a refusal (insufficient funds, a duplicate) and commit the rest
-  // of its transaction.
+  // No transaction or posting is written before every check passed (at most
+  // the empty account rows), so that a caller may swallow a refusal
+  // (insufficient funds, a duplicate) and commit the rest of its transaction.
   if (!p.idempotency_key.empty()) {
     RH_ASSIGN(auto dup, tx.query_opt("SELECT id FROM ledger_txns WHERE tenant_id = ? AND "
                                      "idem_key = ?",
@@ -119,8 +112,6 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
   RH_ASSIGN(std::string wallet, account_id(tx, p.tenant_id, kWallet, p.user_id));
   RH_ASSIGN(std::string counter, account_id(tx, p.tenant_id, counter_kind, ""));
 
-  RH_ASSIGN(auto before,
-            tx.query_one("SELECT balance, held FROM ledger_accounts WHERE id = ?", {wallet}));
   std::int64_t delta = wallet_credit ? p.amount_micros : -p.amount_micros;
   if (wallet_credit || p.allow_negative) {
     RH_TRY(tx.exec("UPDATE ledger_accounts SET balance = balance + ?, updated_at = ? WHERE id = ?",
@@ -132,8 +123,7 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
                                 "WHERE id = ? AND balance - held >= ?",
                                 {p.amount_micros, now, wallet, p.amount_micros}));
     if (upd.affected == 0) {
-      RH_ASSIGN(auto cur,
-                tx.query_one("SELECT balance, held FROM ledger_accounts WHERE id = ?", {wallet}));
+      RH_ASSIGN(auto cur, tx.query_one(kBalanceOf, {wallet}));
       return insufficient(cur.integer("balance") - cur.integer("held"), p.amount_micros);
     }
   }
@@ -150,8 +140,7 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
       return Error(Errc::unavailable, "a concurrent posting with the same key; retry");
     return inserted.take_error();
   }
-  RH_ASSIGN(auto after,
-            tx.query_one("SELECT balance, held FROM ledger_accounts WHERE id = ?", {wallet}));
+  RH_ASSIGN(auto after, tx.query_one(kBalanceOf, {wallet}));
   std::int64_t balance_after = after.integer("balance");
   // System accounts keep no running total (it would make one hot row of every
   // spend in a tenant); their balances are sums.
@@ -161,8 +150,10 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
               {txn_id, wallet, delta, balance_after, now, txn_id, counter, -delta, now}));
 
   std::int64_t threshold = o_.low_balance_micros;
-  std::int64_t available_before = before.integer("balance") - before.integer("held");
   std::int64_t available_after = balance_after - after.integer("held");
+  // The row lock held since the UPDATE means nothing else moved it: before
+  // this posting the available balance differed by exactly its amount.
+  std::int64_t available_before = available_after - delta;
   if (!wallet_credit && threshold > 0 && available_before >= threshold &&
       available_after < threshold) {
     boost::json::object payload{{"user_id", p.user_id},
@@ -201,8 +192,7 @@ Result<Hold> Ledger::place_hold(storage::Connection& tx, const std::string& tena
                               "WHERE id = ? AND balance - held >= ?",
                               {amount_micros, now, wallet, amount_micros}));
   if (upd.affected == 0) {
-    RH_ASSIGN(auto cur,
-              tx.query_one("SELECT balance, held FROM ledger_accounts WHERE id = ?", {wallet}));
+    RH_ASSIGN(auto cur, tx.query_one(kBalanceOf, {wallet}));
     return insufficient(cur.integer("balance") - cur.integer("held"), amount_micros);
   }
   Hold h;

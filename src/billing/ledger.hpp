@@ -31,7 +31,6 @@ namespace rh::billing {
 // What caused a transaction.
 enum class TxnKind { topup, purchase, rental, plan, call, sms, mms, refund, adjustment };
 const char* txn_kind_name(TxnKind k);
-std::optional<TxnKind> parse_txn_kind(std::string_view s);
 
 struct Balance {
   std::int64_t balance_micros = 0;  // sum of postings
@@ -95,7 +94,7 @@ class Ledger {
   // adjustments (adjustment).
   Result<std::string> credit(storage::Connection& tx, const Posting& p);
   // Wallet -= amount when the available balance covers it, else
-  // precondition with reason "insufficient_funds"; counter-account revenue
+  // payment_required with reason "insufficient_funds"; counter-account revenue
   // (spends) or adjustments (adjustment).
   Result<std::string> debit(storage::Connection& tx, const Posting& p);
 

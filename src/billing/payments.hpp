@@ -51,7 +51,6 @@ class PaymentWebhook {
         clock_(clock),
         secret_(std::move(secret)),
         target_(std::move(target)) {}
-  bool configured() const { return !secret_.empty(); }
   Result<PaymentOutcome> handle(std::string_view signature_header, std::string_view body);
 
  private:

@@ -150,15 +150,6 @@ Result<std::vector<Plan>> PlanStore::plans(const std::string& tenant_id, bool ac
   });
 }
 
-Result<Plan> PlanStore::plan(const TenantScope& s, const std::string& id) {
-  return db_.read<Plan>([&](Connection& c) -> Result<Plan> {
-    RH_ASSIGN(auto row,
-              c.query_opt(fmt::format("SELECT {} FROM plans WHERE id = ?", kPlanColumns), {id}));
-    if (!row || !s.covers(row->text("tenant_id"))) return Error(Errc::not_found, "no such plan");
-    return plan_from_row(*row);
-  });
-}
-
 Result<Subscription> PlanStore::load(Connection& c, const std::string& id) {
   RH_ASSIGN(
       auto row,

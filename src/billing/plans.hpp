@@ -80,7 +80,6 @@ class PlanStore {
   Result<Plan> create_plan(const std::string& tenant_id, const PlanInput& in);
   Result<Plan> update_plan(const TenantScope& s, const std::string& id, const PlanInput& in);
   Result<std::vector<Plan>> plans(const std::string& tenant_id, bool active_only);
-  Result<Plan> plan(const TenantScope& s, const std::string& id);
 
   // Users. subscribe charges the first period (once per idempotency key).
   Result<Subscription> subscribe(const UserScope& u, const std::string& plan_id,

@@ -12,6 +12,8 @@ const char* errc_name(Errc c) {
       return "conflict";
     case Errc::precondition:
       return "precondition";
+    case Errc::payment_required:
+      return "payment_required";
     case Errc::unauthorized:
       return "unauthorized";
     case Errc::forbidden:

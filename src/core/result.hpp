@@ -15,6 +15,7 @@ enum class Errc {
   not_found,         // 404
   conflict,          // 409 (unique key, state clash)
   precondition,      // 412/409: state does not allow it
+  payment_required,  // 402: the balance does not cover it
   unauthorized,      // 401
   forbidden,         // 403
   too_many,          // 429

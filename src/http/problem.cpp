@@ -47,9 +47,9 @@ Response problem_for(const Error& e, const std::string& request_id) {
       return problem(404, code("not_found"), "Not found", e.message);
     case Errc::conflict:
       return problem(409, code("conflict"), "Conflict", e.message, fields);
+    case Errc::payment_required:
+      return problem(402, code("payment_required"), "Payment required", e.message);
     case Errc::precondition:
-      if (e.reason == "insufficient_funds")
-        return problem(402, e.reason, "Payment required", e.message);
       return problem(409, code("invalid_state"), "Not allowed in this state", e.message);
     case Errc::unauthorized: {
       Response r = problem(401, code("unauthorized"), "Authentication required", e.message);

@@ -48,7 +48,8 @@ Order order_from_row(const storage::Row& r) {
     Errc code = Errc::unavailable;
     std::string c = r.text("error_code");
     for (Errc e : {Errc::invalid_argument, Errc::not_found, Errc::conflict, Errc::precondition,
-                   Errc::forbidden, Errc::too_many, Errc::unavailable, Errc::timeout})
+                   Errc::payment_required, Errc::forbidden, Errc::too_many, Errc::unavailable,
+                   Errc::timeout})
       if (c == errc_name(e)) code = e;
     o.error = make_reason(code, r.text("error_reason"), r.text("error_message"));
   }
@@ -598,17 +599,8 @@ Status NumberService::notify(Connection& c, const Number& n, const std::string& 
                              const std::string& subject, const std::string& text) {
   std::int64_t now = clock_.now_ms();
   RH_TRY(jobs::append_event(c, {event, n.tenant_id, n.id, payload_of(n)}, now));
-  auto user = users_.get(UserScope{n.tenant_id, n.user_id});
-  if (user && !user->email.empty()) {
-    accounts::Email e;
-    e.tenant_id = n.tenant_id;
-    e.to = user->email;
-    e.subject = subject;
-    e.text = text;
-    e.kind = event;
-    RH_TRY(accounts::queue_email(c, queue_, clock_, e));
-  }
-  return {};
+  return accounts::queue_email_to_user(c, queue_, clock_, users_, {n.tenant_id, n.user_id}, subject,
+                                       text, event);
 }
 
 Status NumberService::renew(const Number& n) {

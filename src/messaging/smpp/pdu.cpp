@@ -245,18 +245,26 @@ Fault check_payload_exclusive(const ShortMessage& m) {
   return std::nullopt;
 }
 
-Fault decode_short_message(Reader& r, ShortMessage& m) {
-  if (auto f = read_c(r, kMaxServiceType, m.service_type, S::ESME_RINVSERTYP, "service_type")) {
+// service_type, source and destination: how submit_sm, deliver_sm and
+// data_sm begin (address sizes differ: kMaxSmAddress or kMaxLongAddress).
+Fault read_routing(Reader& r, std::string& service_type, Address& source, Address& dest,
+                   std::size_t max_address) {
+  if (auto f = read_c(r, kMaxServiceType, service_type, S::ESME_RINVSERTYP, "service_type")) {
     return f;
   }
-  if (auto f = read_address(r, m.source, kMaxSmAddress, S::ESME_RINVSRCADR, "source_addr_ton",
+  if (auto f = read_address(r, source, max_address, S::ESME_RINVSRCADR, "source_addr_ton",
                             "source_addr_npi", "source_addr")) {
     return f;
   }
-  if (auto f = read_address(r, m.dest, kMaxSmAddress, S::ESME_RINVDSTADR, "dest_addr_ton",
+  if (auto f = read_address(r, dest, max_address, S::ESME_RINVDSTADR, "dest_addr_ton",
                             "dest_addr_npi", "destination_addr")) {
     return f;
   }
+  return std::nullopt;
+}
+
+Fault decode_short_message(Reader& r, ShortMessage& m) {
+  if (auto f = read_routing(r, m.service_type, m.source, m.dest, kMaxSmAddress)) return f;
   if (auto f = read_u8(r, m.esm_class, "esm_class")) return f;
   if (auto f = read_u8(r, m.protocol_id, "protocol_id")) return f;
   if (auto f = read_u8(r, m.priority_flag, "priority_flag")) return f;
@@ -290,17 +298,7 @@ Fault decode_message_id_resp(Reader& r, MessageIdResp& m, bool id_optional) {
 }
 
 Fault decode_data_sm(Reader& r, DataSm& m) {
-  if (auto f = read_c(r, kMaxServiceType, m.service_type, S::ESME_RINVSERTYP, "service_type")) {
-    return f;
-  }
-  if (auto f = read_address(r, m.source, kMaxLongAddress, S::ESME_RINVSRCADR, "source_addr_ton",
-                            "source_addr_npi", "source_addr")) {
-    return f;
-  }
-  if (auto f = read_address(r, m.dest, kMaxLongAddress, S::ESME_RINVDSTADR, "dest_addr_ton",
-                            "dest_addr_npi", "destination_addr")) {
-    return f;
-  }
+  if (auto f = read_routing(r, m.service_type, m.source, m.dest, kMaxLongAddress)) return f;
   if (auto f = read_u8(r, m.esm_class, "esm_class")) return f;
   if (auto f = read_u8(r, m.registered_delivery, "registered_delivery")) return f;
   if (auto f = read_u8(r, m.data_coding, "data_coding")) return f;
@@ -435,21 +433,28 @@ Fault encode_body(Writer& w, const Outbind& b) {
   return write_c(w, b.password, kMaxPassword, S::ESME_RINVPASWD, "password");
 }
 
+// The inverse of read_routing.
+Fault write_routing(Writer& w, std::string_view service_type, const Address& source,
+                    const Address& dest, std::size_t max_address) {
+  if (auto f = write_c(w, service_type, kMaxServiceType, S::ESME_RINVSERTYP, "service_type")) {
+    return f;
+  }
+  if (auto f = write_address(w, source, max_address, S::ESME_RINVSRCADR, "source_addr")) {
+    return f;
+  }
+  if (auto f = write_address(w, dest, max_address, S::ESME_RINVDSTADR, "destination_addr")) {
+    return f;
+  }
+  return std::nullopt;
+}
+
 Fault encode_body(Writer& w, const ShortMessage& m) {
   if (auto f = check_payload_exclusive(m)) return f;
   if (m.short_message.size() > kMaxShortMessage) {
     return fail(S::ESME_RINVMSGLEN, "short_message is " + std::to_string(m.short_message.size()) +
                                         " octets; at most 254 (use message_payload)");
   }
-  if (auto f = write_c(w, m.service_type, kMaxServiceType, S::ESME_RINVSERTYP, "service_type")) {
-    return f;
-  }
-  if (auto f = write_address(w, m.source, kMaxSmAddress, S::ESME_RINVSRCADR, "source_addr")) {
-    return f;
-  }
-  if (auto f = write_address(w, m.dest, kMaxSmAddress, S::ESME_RINVDSTADR, "destination_addr")) {
-    return f;
-  }
+  if (auto f = write_routing(w, m.service_type, m.source, m.dest, kMaxSmAddress)) return f;
   w.u8(m.esm_class);
   w.u8(m.protocol_id);
   w.u8(m.priority_flag);
@@ -473,15 +478,7 @@ Fault encode_body(Writer& w, const MessageIdResp& m) {
 }
 
 Fault encode_body(Writer& w, const DataSm& m) {
-  if (auto f = write_c(w, m.service_type, kMaxServiceType, S::ESME_RINVSERTYP, "service_type")) {
-    return f;
-  }
-  if (auto f = write_address(w, m.source, kMaxLongAddress, S::ESME_RINVSRCADR, "source_addr")) {
-    return f;
-  }
-  if (auto f = write_address(w, m.dest, kMaxLongAddress, S::ESME_RINVDSTADR, "destination_addr")) {
-    return f;
-  }
+  if (auto f = write_routing(w, m.service_type, m.source, m.dest, kMaxLongAddress)) return f;
   w.u8(m.esm_class);
   w.u8(m.registered_delivery);
   w.u8(m.data_coding);
