@@ -38,6 +38,14 @@ namespace rh::jobs {
 class JobQueue;
 class JobWorker;
 }  // namespace rh::jobs
+namespace rh::messaging {
+class MediaStore;
+class MessageService;
+class HookService;
+namespace smpp {
+class Gateway;
+}
+}  // namespace rh::messaging
 
 namespace rh::api {
 
@@ -67,6 +75,10 @@ struct ApiDeps {
   std::string version;
   std::string public_url;                    // base of links when nothing better is known
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
+  messaging::MediaStore& media;              // MMS media
+  messaging::MessageService& messages;
+  messaging::HookService& hooks;             // carrier webhooks
+  messaging::smpp::Gateway* smpp = nullptr;  // null without configured binds
   const http::Router* router = nullptr;      // for the route listing
   std::atomic<int> hashes_waiting{0};        // backlog of the hashing pool
 };

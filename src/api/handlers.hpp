@@ -43,6 +43,12 @@ void register_number_routes(const AddRoute& add);
 // Billing: balance, ledger, rates; admin adjustments and rate decks;
 // the payment webhook.
 void register_billing_routes(const AddRoute& add);
+// Media: upload and download of MMS media; the signed links carriers fetch.
+// Uploads may be max_upload_bytes long (messaging.media_max_bytes).
+void register_media_routes(const AddRoute& add, std::size_t max_upload_bytes);
+// Messaging: send, conversations, messages, settings, SMPP binds, carrier
+// webhooks.
+void register_message_routes(const AddRoute& add);
 
 boost::json::object page_json(boost::json::array data, const std::string& next);
 

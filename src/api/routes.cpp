@@ -12,6 +12,7 @@
 #include "jobs/builtin_jobs.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/outbox.hpp"
+#include "messaging/media.hpp"
 #include "storage/database.hpp"
 
 namespace rh::api {
@@ -494,6 +495,8 @@ void register_routes(http::Router& router, ApiDeps& deps) {
   register_account_routes(add);
   register_number_routes(add);
   register_billing_routes(add);
+  register_media_routes(add, deps.media.options().max_bytes);
+  register_message_routes(add);
   deps.router = &router;
 }
 

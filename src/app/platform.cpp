@@ -32,6 +32,11 @@
 #include "jobs/builtin_jobs.hpp"
 #include "jobs/schema.hpp"
 #include "jobs/settings.hpp"
+#include "messaging/hooks.hpp"
+#include "messaging/media.hpp"
+#include "messaging/routes.hpp"
+#include "messaging/service.hpp"
+#include "messaging/smpp/reassembly.hpp"
 #include "numbers/inventory.hpp"
 #include "numbers/ports.hpp"
 #include "numbers/service.hpp"
@@ -57,6 +62,8 @@ const config::Schema& schema() {
     accounts::declare_config(sc);
     billing::declare_billing_config(sc);
     numbers::declare_numbers_config(sc);
+    messaging::declare_media_config(sc);
+    messaging::declare_messaging_config(sc);
     sc.secret("admin.operator_token",
               "Bearer token for the operator (admin) API. Empty: a token is generated on first "
               "start and kept in <data_dir>/secrets/operator-token.");
@@ -78,6 +85,9 @@ std::vector<storage::Migration> all_migrations() {
   for (auto& m : billing::ledger_migrations()) out.push_back(std::move(m));
   for (auto& m : numbers::number_migrations()) out.push_back(std::move(m));
   for (auto& m : billing::plan_migrations()) out.push_back(std::move(m));
+  for (auto& m : messaging::media_migrations()) out.push_back(std::move(m));
+  for (auto& m : messaging::message_migrations()) out.push_back(std::move(m));
+  for (auto& m : messaging::smpp::smpp_migrations()) out.push_back(std::move(m));
   return out;
 }
 
@@ -317,6 +327,83 @@ int serve(const config::Config& cfg) {
   BlockingPool hash_pool(hash_threads);
   BlockingPool provider_pool(static_cast<std::size_t>(cfg.integer("numbers.provider_threads")));
   std::string url = cfg.string("http.public_url");
+  messaging::MediaStore media(*db, *blobs, clock, secrets.data_key, messaging::media_options(cfg),
+                              url);
+  messaging::MessageService messages(*db, inventory, ledger, rates, &plans, tenants, clock,
+                                     messaging::messaging_options(cfg));
+  messaging::StoreMediaAccess media_access(media);
+  messages.set_media(&media_access);
+  auto binds = messaging::parse_smpp_binds(cfg.list("messaging.smpp_binds"));
+  if (!binds) throw std::runtime_error(binds.error().field + ": " + binds.error().message);
+  BlockingPool smpp_pool(2);  // MO parts and inbound messages are stored off the SMPP thread
+  std::unique_ptr<messaging::smpp::Gateway> gateway;
+  std::unique_ptr<messaging::SmppRoutes> smpp_routes;
+  std::vector<messaging::RouteSender*> senders;
+  if (!binds->empty()) {
+    messaging::smpp::GatewayOptions gopt;
+    gopt.binds = *binds;
+    gopt.clock = &clock;
+    gopt.throttled_retry_after =
+        std::chrono::milliseconds(cfg.integer("messaging.smpp_throttle_retry_ms"));
+    gopt.link_retry_after = std::chrono::milliseconds(cfg.integer("messaging.smpp_link_retry_ms"));
+    gopt.no_bind_retry_after = gopt.link_retry_after;
+    gopt.post_blocking = [&smpp_pool](std::function<void()> f) {
+      asio::post(smpp_pool.executor(), std::move(f));
+    };
+    gateway = std::make_unique<messaging::smpp::Gateway>(
+        gopt, std::make_shared<messaging::smpp::SqlPartStore>(*db));
+    smpp_routes = std::make_unique<messaging::SmppRoutes>(
+        *gateway, *binds, messages, smpp_pool,
+        std::chrono::milliseconds(cfg.integer("messaging.smpp_max_retry_ms")));
+    senders.push_back(smpp_routes.get());
+  }
+  std::string public_url_now = url;
+  std::mutex public_url_mu;
+  messaging::HttpCarrierRoutes http_routes(
+      providers, media, provider_pool,
+      [&] {
+        std::lock_guard lk(public_url_mu);
+        return public_url_now;
+      },
+      static_cast<std::size_t>(cfg.integer("messaging.http_in_flight")));
+  senders.push_back(&http_routes);
+  messaging::Dispatcher message_dispatcher(messages, senders, cfg.string("node.id"));
+  messages.on_queued([&message_dispatcher] { message_dispatcher.notify(); });
+  messaging::HookService hooks(messages, providers, media, clock);
+  metrics.add_collector([&]() -> std::vector<metrics::Sample> {
+    std::vector<metrics::Sample> out;
+    auto st = message_dispatcher.stats();
+    out.push_back({"ringhouse_messages_in_flight",
+                   "Messages handed to a route, outcome pending",
+                   "gauge",
+                   {},
+                   static_cast<double>(st.in_flight)});
+    for (auto [kind, n] : {std::pair<const char*, std::uint64_t>{"accepted", st.accepted},
+                           {"retried", st.retried},
+                           {"failed", st.failed}})
+      out.push_back({"ringhouse_message_outcomes_total",
+                     "Route outcomes recorded",
+                     "counter",
+                     {{"outcome", kind}},
+                     static_cast<double>(n)});
+    if (gateway) {
+      for (const auto& b : gateway->status())
+        for (const auto& s : b.sessions) {
+          metrics::Labels l{{"bind", s.id}, {"route", b.route}};
+          out.push_back({"ringhouse_smpp_bound", "1 when the SMPP session is bound", "gauge", l,
+                         s.state == "bound" ? 1.0 : 0.0});
+          out.push_back({"ringhouse_smpp_submits_total", "submit_sm sent", "counter", l,
+                         static_cast<double>(s.counters.submitted)});
+          out.push_back({"ringhouse_smpp_throttled_total", "ESME_RTHROTTLED answers", "counter", l,
+                         static_cast<double>(s.counters.throttled)});
+          out.push_back({"ringhouse_smpp_outstanding", "submit_sm awaiting a response", "gauge", l,
+                         static_cast<double>(s.counters.outstanding)});
+          out.push_back({"ringhouse_smpp_max_per_second", "Current throughput cap (0: none)",
+                         "gauge", l, s.max_per_second});
+        }
+    }
+    return out;
+  });
   http::Router router(metrics);
   http::Server* server_ptr = nullptr;
   api::ApiDeps deps{*db,
@@ -343,16 +430,27 @@ int serve(const config::Config& cfg) {
                     [&server_ptr] { return server_ptr && server_ptr->draining(); },
                     version(),
                     url,
-                    cfg.list("http.trusted_proxies")};
+                    cfg.list("http.trusted_proxies"),
+                    media,
+                    messages,
+                    hooks,
+                    gateway.get()};
   api::register_routes(router, deps);
   http::Server server(ioc, router, metrics, http::server_options(cfg));
   server_ptr = &server;
   server.start();
   if (url.empty()) url = fmt::format("http://localhost:{}", server.port());
   deps.public_url = url;
+  media.set_public_url(url);
+  {
+    std::lock_guard lk(public_url_mu);
+    public_url_now = url;
+  }
 
   if (cfg.boolean("jobs.enabled")) worker.start();
   if (cfg.boolean("events.enabled")) dispatcher.start();
+  if (gateway) gateway->start();
+  if (cfg.boolean("jobs.enabled")) message_dispatcher.start();
 
   write_run_file(run_file, fmt::format(R"({{"pid":{},"port":{},"address":"{}","url":"{}"}})"
                                        "\n",
@@ -388,6 +486,9 @@ int serve(const config::Config& cfg) {
 
   worker.stop();
   dispatcher.stop();
+  message_dispatcher.stop();  // waits for outcomes in flight, while the gateway still runs
+  if (gateway) gateway.reset();
+  smpp_pool.stop();
   pool.stop();
   hash_pool.stop();
   fs::remove(run_file, ec);

@@ -491,6 +491,36 @@ Result<std::shared_ptr<NumberProvider>> ProviderRegistry::build(const std::strin
   return shared;
 }
 
+Result<std::map<std::string, std::string>> ProviderRegistry::settings(const std::string& tenant_id,
+                                                                     const std::string& name) {
+  RH_ASSIGN(auto row, db_.read<std::optional<storage::Row>>([&](Connection& c) {
+    return c.query_opt("SELECT settings FROM number_providers WHERE tenant_id = ? AND name = ? AND "
+                       "enabled = 1",
+                       {tenant_id, name});
+  }));
+  if (!row) return Error(Errc::not_found, "provider '" + name + "' is not configured");
+  auto plain = crypto::unseal(data_key_, row->text("settings"));
+  if (!plain) return Error(Errc::internal, "stored provider settings cannot be read");
+  boost::system::error_code ec;
+  auto j = boost::json::parse(*plain, ec);
+  if (ec || !j.is_object()) return Error(Errc::internal, "stored provider settings are corrupt");
+  std::map<std::string, std::string> out;
+  for (const auto& kv : j.as_object())
+    if (kv.value().is_string()) out[std::string(kv.key())] = std::string(kv.value().as_string());
+  return out;
+}
+
+Result<std::vector<std::string>> ProviderRegistry::tenants_with(const std::string& name) {
+  RH_ASSIGN(auto rows, db_.read<storage::Rows>([&](Connection& c) {
+    return c.query("SELECT tenant_id FROM number_providers WHERE name = ? AND enabled = 1 ORDER BY "
+                   "tenant_id",
+                   {name});
+  }));
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(r.text("tenant_id"));
+  return out;
+}
+
 Result<std::vector<std::shared_ptr<NumberProvider>>> ProviderRegistry::enabled(
     const std::string& tenant_id) {
   RH_ASSIGN(auto rows, db_.read<storage::Rows>([&](Connection& c) {

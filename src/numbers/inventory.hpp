@@ -141,6 +141,12 @@ class ProviderRegistry {
   // The tenant's enabled carriers.
   Result<std::vector<std::shared_ptr<NumberProvider>>> enabled(const std::string& tenant_id);
   // A tenant's carrier by name (enabled or not: releasing needs it).
+  // The decrypted settings of an enabled provider (messaging uses the same
+  // credentials, and the webhook keys kept beside them); not_found if none.
+  Result<std::map<std::string, std::string>> settings(const std::string& tenant_id,
+                                                      const std::string& name);
+  // Tenants that have this provider enabled.
+  Result<std::vector<std::string>> tenants_with(const std::string& name);
   Result<std::shared_ptr<NumberProvider>> get(const std::string& tenant_id,
                                               const std::string& name);
   // Lets tests and the bench use a provider object directly.

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-# Follows ../shared/contracts/carriers.md ("Telnyx", "Bandwidth" and "Plivo" number APIs) exactly.
-"""A fake of one carrier's number API for tests, over real HTTP on loopback.
+# Follows ../shared/contracts/carriers.md ("Telnyx", "Bandwidth" and "Plivo" number APIs and
+# their message send calls) exactly.
+"""A fake of one carrier's number and messaging API for tests, over real HTTP on loopback.
 
     carrier-fake.py --carrier telnyx|bandwidth|plivo [--port 0]
                     [--api-key K] [--user U] [--password P] [--account-id A]
-                    [--auth-id I] [--auth-token T]
+                    [--application-id M] [--auth-id I] [--auth-token T]
 
 Binds 127.0.0.1 (port 0: a free one), prints "READY <port>" on stdout once it
 listens and nothing after. Exits when the process that started it is gone.
@@ -22,6 +23,21 @@ credentials get 401 in the carrier's error format):
              DELETE /Number/{number}/
              GET /Number/{number}/ (a rented number: NOT in the contract, which
              has no order-status call; the adapter polls it for pending buys)
+
+Message sends (the contract's "Send" / "Messaging v2"), same credentials:
+  telnyx     POST /v2/messages {"from","to","text"|"media_urls",["webhook_url"],
+             ["messaging_profile_id"]} -> 200 {"data":{"id","parts","to":[{..."queued"}],...}}
+  bandwidth  POST /api/v2/users/{account}/messages {"applicationId" (must be
+             --application-id),"to":[...],"from",["text"],["media"],["tag"]}
+             -> 202 {"id","segmentCount","owner",...}; errors in JSON
+             {"type","description","fieldErrors":[{"fieldName","description"}]}
+  plivo      POST /v1/Account/{auth-id}/Message/ {"src","dst" (digits, no '+'),
+             "text","type":"sms"|"mms",["media_urls"],["url","method"]}
+             -> 202 {"api_id","message":"message(s) queued","message_uuid":[...]}
+A send that breaks the contract (missing or mistyped field, '+' in a Plivo
+number, an unknown Bandwidth application) gets the carrier's 400/422.
+Segments ("parts"/"segmentCount"): 1 for MMS; otherwise GSM 03.38 septets
+160 / 153 a part (extension characters cost 2), or UCS-2 70 / 67 units a part.
 
 Inventory (deterministic): for each area (415 SAN FRANCISCO CA 94105,
 212 NEW YORK NY 10001, 919 RALEIGH NC 27601) and i in 0..23, the number
@@ -47,8 +63,20 @@ Control, outside the carrier's API (no auth, not logged):
                                       fulfilled); pending for N polls then complete;
                                       failed after N polls (plivo: the buy is refused);
                                       bandwidth only: PARTIAL after N polls
+    {"send_results": ["ok", {"status": 400, "error": "text", "code": "40310"},
+                      {"status": 503}, {"status": 429, "retry_after": 0}]}
+                                      answers for the next message sends (after the
+                                      credentials are checked), one each, in order;
+                                      errors in the carrier's format ("error" and
+                                      "code" optional); "ok" or an empty queue: the
+                                      send is validated and accepted
   GET /_requests -> {"requests": [{"method", "path", "query", "params", "headers",
                                    "body"}, ...]} (headers with lower-case names)
+  GET /_messages -> {"messages": [{"id", "from", "to", "text", "media_urls",
+                                   "status_url", "reference", "segments",
+                                   "request"}, ...]}
+                                      the sends accepted, oldest first (request: the
+                                      JSON body as sent)
 """
 
 import argparse
@@ -119,6 +147,8 @@ class State:
         self.order_mode = "complete"
         self.pending_polls = 0
         self.counter = 0
+        self.send_results = []  # scripted answers for the next message sends
+        self.messages = []  # accepted sends
 
     def next_id(self):
         self.counter += 1
@@ -237,6 +267,8 @@ def telnyx(h, method, path, params, body):
     if not path.startswith("/v2/"):
         return telnyx_error(404, "10005", "Resource not found", "No route for " + path)
     route = path[len("/v2"):]
+    if method == "POST" and route == "/messages":
+        return telnyx_send(body)
     if method == "GET" and route == "/available_phone_numbers":
         return telnyx_search(params)
     if method == "POST" and route == "/number_orders":
@@ -396,6 +428,8 @@ def bw_error(status, path, code, description):
 
 
 def bandwidth(h, method, path, params, body):
+    if path.startswith(BW_MESSAGING):
+        return bandwidth_messaging(h, method, path, body)
     if not check_basic(h.headers.get("Authorization", ""), ARGS.user, ARGS.password):
         reply = bw_error(401, path, "401", "Authentication failed: bad API user name or password")
         reply.headers["WWW-Authenticate"] = 'Basic realm=""'
@@ -574,6 +608,8 @@ def plivo(h, method, path, params, body):
     if not route.endswith("/"):
         return plivo_error(404, "not found")
     parts = [p for p in route.split("/") if p]
+    if method == "POST" and parts == ["Message"]:
+        return plivo_send(body)
     if method == "GET" and parts == ["PhoneNumber"]:
         return plivo_search(params)
     if method == "POST" and len(parts) == 2 and parts[0] == "PhoneNumber":
@@ -674,6 +710,200 @@ def plivo_buy(digits, raw):
 
 
 # ---------------------------------------------------------------------------
+# Message sends (all three carriers)
+
+BW_MESSAGING = "/api/v2/users/"
+
+
+GSM7_BASIC = set("@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7\n\u00d8\u00f8\r\u00c5\u00e5"
+                 "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e\u00c6\u00e6"
+                 "\u00df\u00c9 !\"#\u00a4%&'()*+,-./0123456789:;<=>?\u00a1ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "\u00c4\u00d6\u00d1\u00dc\u00a7\u00bfabcdefghijklmnopqrstuvwxyz\u00e4\u00f6\u00f1"
+                 "\u00fc\u00e0")
+GSM7_EXTENSION = set("^{}\\[~]|\u20ac\f")
+
+
+def is_gsm7(text):
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+
+
+def segments_of(text, has_media):
+    """Parts as carriers count them: 1 for MMS; GSM 03.38 text in septets
+    (extension characters cost 2), 160 / 153 a part; else UCS-2 units, 70 / 67."""
+    if has_media:
+        return 1
+    if is_gsm7(text):
+        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        single, part = 160, 153
+    else:
+        units = len(text.encode("utf-16-be")) // 2
+        single, part = 70, 67
+    if units <= single:
+        return 1
+    return (units + part - 1) // part
+
+
+def send_body(raw):
+    """The JSON object of a send, or None."""
+    try:
+        body = json.loads(raw or b"{}")
+    except Exception:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def is_str(v):
+    return isinstance(v, str)
+
+
+def is_str_list(v):
+    return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
+
+
+def next_send_result():
+    """The scripted answer for this send ("ok" when none is left)."""
+    return STATE.send_results.pop(0) if STATE.send_results else "ok"
+
+
+def record_message(mid, sender, dest, text, media, status_url, reference, segments, body):
+    STATE.messages.append({"id": mid, "from": sender, "to": dest, "text": text,
+                           "media_urls": media, "status_url": status_url,
+                           "reference": reference, "segments": segments, "request": body})
+
+
+def telnyx_send(raw):
+    scripted = next_send_result()
+    if scripted != "ok":
+        reply = telnyx_error(scripted["status"], scripted.get("code", str(scripted["status"])),
+                             scripted.get("error", "Fake failure %d" % scripted["status"]))
+        if "retry_after" in scripted:
+            reply.headers["Retry-After"] = str(scripted["retry_after"])
+        return reply
+    body = send_body(raw)
+    if body is None:
+        return telnyx_error(400, "10015", "Bad Request", "The request body is not a JSON object")
+    sender, dest = body.get("from"), body.get("to")
+    text, media = body.get("text", ""), body.get("media_urls", [])
+    if not is_str(sender) or not sender.startswith("+"):
+        return telnyx_error(422, "40305", "Invalid 'from' address",
+                            "The 'from' address should be a +E.164 number")
+    if not is_str(dest) or not dest.startswith("+"):
+        return telnyx_error(422, "40310", "Invalid 'to' address",
+                            "The 'to' address should be in +E.164 format")
+    if not is_str(text) or not is_str_list(media) or (not text and not media):
+        return telnyx_error(422, "40004", "Invalid parameter",
+                            "A message needs text or media_urls")
+    for key in ("webhook_url", "messaging_profile_id"):
+        if key in body and not is_str(body[key]):
+            return telnyx_error(422, "10015", "Invalid parameter", key + " must be a string")
+    mid = "4031938e-60e8-4b5f-a000-%012d" % STATE.next_id()
+    parts = segments_of(text, bool(media))
+    record_message(mid, sender, dest, text, media, body.get("webhook_url", ""), "", parts, body)
+    return telnyx_json(200, {"data": {
+        "record_type": "message", "id": mid, "direction": "outbound",
+        "type": "MMS" if media else "SMS",
+        "messaging_profile_id": body.get("messaging_profile_id", "mp-default"),
+        "from": {"phone_number": sender, "carrier": "Telnyx", "line_type": "Wireless"},
+        "to": [{"phone_number": dest, "status": "queued", "carrier": "T-MOBILE USA, INC.",
+                "line_type": "Wireless"}],
+        "text": text, "media": [{"url": u, "content_type": None} for u in media],
+        "webhook_url": body.get("webhook_url", ""), "parts": parts,
+        "encoding": "GSM-7" if is_gsm7(text) else "UCS-2",
+        "errors": []}})
+
+
+def bw_msg_error(status, kind, description, field_errors=None):
+    body = {"type": kind, "description": description}
+    if field_errors:
+        body["fieldErrors"] = [{"fieldName": f, "description": d} for f, d in field_errors]
+    return Reply(status, json.dumps(body), "application/json")
+
+
+def bandwidth_messaging(h, method, path, raw):
+    if not check_basic(h.headers.get("Authorization", ""), ARGS.user, ARGS.password):
+        return bw_msg_error(401, "unauthorized", "Authentication failed")
+    account, _, rest = path[len(BW_MESSAGING):].partition("/")
+    if urllib.parse.unquote(account) != ARGS.account_id:
+        return bw_msg_error(403, "forbidden", "The user has no access to account " + account)
+    if method != "POST" or rest != "messages":
+        return bw_msg_error(404, "not-found", "No route for %s %s" % (method, path))
+    scripted = next_send_result()
+    if scripted != "ok":
+        reply = bw_msg_error(scripted["status"], scripted.get("code", "request-error"),
+                             scripted.get("error", "Fake failure %d" % scripted["status"]))
+        if "retry_after" in scripted:
+            reply.headers["Retry-After"] = str(scripted["retry_after"])
+        return reply
+    body = send_body(raw)
+    if body is None:
+        return bw_msg_error(400, "request-validation", "The request body is not a JSON object")
+    errors = []
+    if body.get("applicationId") != ARGS.application_id:
+        errors.append(("applicationId", "'%s' is not an application of this account"
+                       % body.get("applicationId")))
+    dest = body.get("to")
+    if not is_str_list(dest) or not dest or any(not d.startswith("+") for d in dest):
+        errors.append(("to", "must be a list of E164 formatted telephone numbers"))
+    sender = body.get("from")
+    if not is_str(sender) or not sender.startswith("+"):
+        errors.append(("from", "must be an E164 formatted telephone number"))
+    text, media = body.get("text", ""), body.get("media", [])
+    if not is_str(text) or not is_str_list(media) or (not text and not media):
+        errors.append(("text", "a message needs text or media"))
+    if "tag" in body and not is_str(body["tag"]):
+        errors.append(("tag", "must be a string"))
+    if errors:
+        return bw_msg_error(400, "request-validation", "Your request could not be accepted.",
+                            errors)
+    mid = "1589228074636lm4k2je%012d" % STATE.next_id()
+    parts = segments_of(text, bool(media))
+    record_message(mid, sender, dest[0], text, media, "", body.get("tag", ""), parts, body)
+    out = {"id": mid, "owner": sender, "applicationId": body["applicationId"],
+           "time": "2024-01-01T00:00:00.000Z", "segmentCount": parts, "direction": "out",
+           "to": dest, "from": sender, "text": text}
+    if media:
+        out["media"] = media
+    if "tag" in body:
+        out["tag"] = body["tag"]
+    return Reply(202, json.dumps(out), "application/json")
+
+
+def plivo_send(raw):
+    scripted = next_send_result()
+    if scripted != "ok":
+        reply = plivo_error(scripted["status"],
+                            scripted.get("error", "Fake failure %d" % scripted["status"]))
+        if "retry_after" in scripted:
+            reply.headers["Retry-After"] = str(scripted["retry_after"])
+        return reply
+    body = send_body(raw)
+    if body is None:
+        return plivo_error(400, "the request body is not a JSON object")
+    src, dst = body.get("src"), body.get("dst")
+    if not is_str(src) or not src.isdigit():
+        return plivo_error(400, "src: a phone number in digits, without '+'")
+    if not is_str(dst) or not dst.isdigit():
+        return plivo_error(400, "dst: a phone number in digits, without '+'")
+    kind = body.get("type", "sms")
+    text, media = body.get("text", ""), body.get("media_urls", [])
+    if kind not in ("sms", "mms"):
+        return plivo_error(400, "type must be sms or mms")
+    if not is_str(text) or not is_str_list(media):
+        return plivo_error(400, "text must be a string and media_urls a list of URLs")
+    if kind == "sms" and (not text or media):
+        return plivo_error(400, "an sms needs text and no media_urls")
+    if kind == "mms" and not media:
+        return plivo_error(400, "an mms needs media_urls")
+    if "url" in body and (not is_str(body["url"]) or body.get("method", "POST") not in
+                          ("GET", "POST")):
+        return plivo_error(400, "url must be a URL and method GET or POST")
+    mid = "e3ad7b1c-5b3e-11ee-a000-%012d" % STATE.next_id()
+    parts = segments_of(text, bool(media))
+    record_message(mid, "+" + src, "+" + dst, text, media, body.get("url", ""), "", parts, body)
+    return plivo_json(202, {"message": "message(s) queued", "message_uuid": [mid]})
+
+
+# ---------------------------------------------------------------------------
 # Common
 
 
@@ -681,6 +911,8 @@ def carrier_error(path, status, message):
     if ARGS.carrier == "telnyx":
         return telnyx_error(status, str(status), message)
     if ARGS.carrier == "bandwidth":
+        if path.startswith(BW_MESSAGING):
+            return bw_msg_error(status, "request-error", message)
         return bw_error(status, path, str(status), message)
     return plivo_error(status, message)
 
@@ -713,6 +945,16 @@ def apply_control(c):
         STATE.order_mode = c["order_mode"]
     if "pending_polls" in c:
         STATE.pending_polls = int(c["pending_polls"])
+    if "send_results" in c:
+        results = []
+        for r in c["send_results"]:
+            if r == "ok":
+                results.append(r)
+            elif isinstance(r, dict) and isinstance(r.get("status"), int):
+                results.append(dict(r))
+            else:
+                raise ValueError("send_results: each is \"ok\" or {\"status\": N, ...}")
+        STATE.send_results = results
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -755,6 +997,10 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_requests" and self.command == "GET":
             with STATE.lock:
                 text = json.dumps({"requests": STATE.requests})
+            return self.send(Reply(200, text, "application/json"))
+        if path == "/_messages" and self.command == "GET":
+            with STATE.lock:
+                text = json.dumps({"messages": STATE.messages})
             return self.send(Reply(200, text, "application/json"))
 
         params = urllib.parse.parse_qsl(query, keep_blank_values=True)
@@ -824,6 +1070,7 @@ def main():
     ap.add_argument("--user", default="apiuser")
     ap.add_argument("--password", default="apipass")
     ap.add_argument("--account-id", default="9900001")
+    ap.add_argument("--application-id", default="msg-app-0001")
     ap.add_argument("--auth-id", default="MAFAKEAUTHID0000000")
     ap.add_argument("--auth-token", default="fake-auth-token")
     ARGS = ap.parse_args()

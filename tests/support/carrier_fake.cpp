@@ -35,6 +35,10 @@ std::string CarrierFake::base_url() const {
   return root + "/v1";
 }
 
+std::string CarrierFake::messaging_base_url() const {
+  return "http://127.0.0.1:" + std::to_string(port()) + "/api/v2";
+}
+
 std::map<std::string, std::string> CarrierFake::settings() const {
   std::map<std::string, std::string> s{{"base_url", base_url()}};
   if (carrier_ == "telnyx") {
@@ -46,6 +50,8 @@ std::map<std::string, std::string> CarrierFake::settings() const {
     s["username"] = kUser;
     s["password"] = kPassword;
     s["site_id"] = "site-42";
+    s["application_id"] = kApplicationId;
+    s["messaging_base_url"] = messaging_base_url();
   } else {
     s["auth_id"] = kAuthId;
     s["auth_token"] = kAuthToken;
@@ -68,18 +74,35 @@ bool CarrierFake::control(const std::string& json) {
   return true;
 }
 
-boost::json::array CarrierFake::requests() {
+namespace {
+
+// GET /_<name> -> {"<name>": [...]}
+boost::json::array fetch_list(std::uint16_t port, const std::string& name) {
   HttpRequest req;
-  req.target = "/_requests";
-  HttpResponse r = http(port(), req, std::chrono::seconds(10));
+  req.target = "/_" + name;
+  HttpResponse r = http(port, req, std::chrono::seconds(10));
   boost::system::error_code ec;
   auto v = boost::json::parse(r.body, ec);
-  if (r.status != 200 || ec || !v.is_object() || !v.as_object().contains("requests") ||
-      !v.as_object().at("requests").is_array()) {
-    ADD_FAILURE() << "carrier fake /_requests answered " << r.status << " " << r.body;
+  if (r.status != 200 || ec || !v.is_object() || !v.as_object().contains(name) ||
+      !v.as_object().at(name).is_array()) {
+    ADD_FAILURE() << "carrier fake /_" << name << " answered " << r.status << " " << r.body;
     return {};
   }
-  return v.as_object().at("requests").as_array();
+  return v.as_object().at(name).as_array();
+}
+
+}  // namespace
+
+boost::json::array CarrierFake::requests() {
+  return fetch_list(port(), "requests");
+}
+
+boost::json::array CarrierFake::messages() {
+  return fetch_list(port(), "messages");
+}
+
+bool CarrierFake::script_sends(const std::string& json_array) {
+  return control(R"({"send_results":)" + json_array + "}");
 }
 
 }  // namespace rh::test

@@ -1,6 +1,6 @@
 // tests/support/carrier-fake.py as a child of the test: a fake of one
-// carrier's number API (Telnyx, Bandwidth or Plivo) following
-// ../shared/contracts/carriers.md, on a free loopback port.
+// carrier's number API and message send call (Telnyx, Bandwidth or Plivo)
+// following ../shared/contracts/carriers.md, on a free loopback port.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -21,6 +21,7 @@ class CarrierFake {
   static constexpr const char* kUser = "apiuser";                // bandwidth
   static constexpr const char* kPassword = "apipass";            // bandwidth
   static constexpr const char* kAccountId = "9900001";           // bandwidth
+  static constexpr const char* kApplicationId = "msg-app-0001";  // bandwidth messaging
   static constexpr const char* kAuthId = "MAFAKEAUTHID0000000";  // plivo
   static constexpr const char* kAuthToken = "fake-auth-token";   // plivo
 
@@ -39,14 +40,25 @@ class CarrierFake {
   // The API base a provider's base_url setting takes: http://127.0.0.1:P/v2
   // (telnyx), /api (bandwidth), /v1 (plivo).
   std::string base_url() const;
-  // Settings for make_carrier_provider pointing at this fake, with the
-  // credentials it accepts and the given transport settings.
+  // Bandwidth's messaging API base (messaging_base_url): http://127.0.0.1:P/api/v2.
+  std::string messaging_base_url() const;
+  // Settings for make_carrier_provider and make_message_carrier pointing at
+  // this fake, with the credentials it accepts (bandwidth also gets
+  // application_id and messaging_base_url).
   std::map<std::string, std::string> settings() const;
 
   // POST /_control with this JSON; a test failure when the fake refuses it.
   bool control(const std::string& json);
   // GET /_requests: what the fake received, oldest first.
   boost::json::array requests();
+  // GET /_messages: the message sends it accepted, oldest first
+  // ({"id","from","to","text","media_urls","status_url","reference",
+  // "segments","request"}).
+  boost::json::array messages();
+  // Scripts the answers to the next message sends, one each, in order: a
+  // JSON array of "ok" | {"status": N, "error": "text", "code": "c",
+  // "retry_after": S} (control {"send_results": ...}).
+  bool script_sends(const std::string& json_array);
 
  private:
   std::string carrier_;

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <vector>
@@ -51,6 +52,34 @@ const char* kind_name(SubmitResult::Kind k) {
       return "timed_out";
     case SubmitResult::Kind::link_down:
       return "link_down";
+  }
+  return "unknown";
+}
+
+const char* bind_mode_name(BindMode m) {
+  switch (m) {
+    case BindMode::transceiver:
+      return "transceiver";
+    case BindMode::transmitter:
+      return "transmitter";
+    case BindMode::receiver:
+      return "receiver";
+  }
+  return "unknown";
+}
+
+const char* refusal_name(SubmitRefusal r) {
+  switch (r) {
+    case SubmitRefusal::none:
+      return "none";
+    case SubmitRefusal::queue_full:
+      return "queue_full";
+    case SubmitRefusal::invalid_message:
+      return "invalid_message";
+    case SubmitRefusal::stopped:
+      return "stopped";
+    case SubmitRefusal::receive_only:
+      return "receive_only";
   }
   return "unknown";
 }
@@ -95,7 +124,8 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
         opts_(std::move(o)),
         logger_(log::get("smpp")),
         backoff_timer_(strand_),
-        rng_(std::random_device{}()) {}
+        rng_(std::random_device{}()),
+        rate_(opts_.max_per_second > 0 ? opts_.max_per_second : 0) {}
 
   // ---- any thread -------------------------------------------------------
 
@@ -145,6 +175,7 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
 
   SubmitRefusal submit(ShortMessage m, SubmitCallback cb) {
     if (stopping_) return SubmitRefusal::stopped;
+    if (opts_.bind_mode == BindMode::receiver) return SubmitRefusal::receive_only;
     Pdu pdu{CommandId::submit_sm, CommandStatus::ESME_ROK, 0, std::move(m)};
     auto bytes = encode(pdu);
     if (!bytes) {
@@ -174,6 +205,27 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
 
   SessionState state() const { return state_.load(); }
 
+  void set_rate(double rate) {
+    rate = rate > 0 ? rate : 0;
+    rate_.store(rate);
+    asio::post(strand_, [self = shared_from_this(), rate] {
+      // The next submit_sm goes out 1/rate after the previous one.
+      self->next_send_ = rate > 0 ? self->last_send_ + interval_of(rate) : Clock::time_point{};
+      if (auto link = self->link_) link->wake_sender.cancel();
+    });
+  }
+  double rate() const { return rate_.load(); }
+  const SessionOptions& options() const { return opts_; }
+
+  std::string last_error() const {
+    std::lock_guard lk(info_mu_);
+    return last_error_;
+  }
+  std::optional<std::chrono::system_clock::time_point> bound_since() const {
+    std::lock_guard lk(info_mu_);
+    return bound_since_;
+  }
+
   SessionCounters counters() const {
     SessionCounters c;
     c.submitted = submitted_.load();
@@ -202,7 +254,22 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
 
   // ---- strand only ------------------------------------------------------
 
+  static Clock::duration interval_of(double rate) {
+    return rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(1.0 / rate))
+                    : Clock::duration::zero();
+  }
+
+  void note_error(std::string why) {
+    std::lock_guard lk(info_mu_);
+    last_error_ = std::move(why);
+  }
+
   void set_state(SessionState s) {
+    if (s != SessionState::bound) {
+      std::lock_guard lk(info_mu_);
+      bound_since_.reset();
+    }
     auto old = state_.exchange(s);
     if (old != s) logger_->debug("[{}] {} -> {}", opts_.id, state_name(old), state_name(s));
   }
@@ -224,6 +291,9 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
     if (!link.open) return;
     link.open = false;
     logger_->info("[{}] link closed: {}", opts_.id, why);
+    // "session ended" closes what a failed connect or bind left open: the
+    // failure itself was noted already.
+    if (!stop_requested_ && why != "session ended") note_error("link closed: " + std::string(why));
     boost::system::error_code ignored;
     link.socket.shutdown(tcp::socket::shutdown_both, ignored);
     link.socket.close(ignored);
@@ -329,12 +399,14 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
         co_await resolver.async_resolve(opts_.host, std::to_string(opts_.port), tuple_awaitable);
     if (rec || !link->open) {
       logger_->warn("[{}] cannot resolve {}: {}", opts_.id, opts_.host, rec.message());
+      if (rec) note_error("cannot resolve " + opts_.host + ": " + rec.message());
       co_return false;
     }
     auto [cec, ep] = co_await asio::async_connect(link->socket, endpoints, tuple_awaitable);
     if (cec || !link->open) {
       logger_->warn("[{}] cannot connect to {}:{}: {}", opts_.id, opts_.host, opts_.port,
                     cec ? cec.message() : "closed");
+      if (cec) note_error("cannot connect: " + cec.message());
       co_return false;
     }
     set_state(SessionState::binding);
@@ -342,10 +414,16 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
     bind.system_id = opts_.system_id;
     bind.password = opts_.password;
     bind.system_type = opts_.system_type;
+    const CommandId bind_id = opts_.bind_mode == BindMode::transmitter ? CommandId::bind_transmitter
+                              : opts_.bind_mode == BindMode::receiver  ? CommandId::bind_receiver
+                                                                      : CommandId::bind_transceiver;
+    const CommandId bind_resp_id = *response_id(bind_id);
     auto seq = next_seq();
-    auto bytes = encode(Pdu{CommandId::bind_transceiver, CommandStatus::ESME_ROK, seq, bind});
+    auto bytes = encode(Pdu{bind_id, CommandStatus::ESME_ROK, seq, bind});
     if (!bytes) {
-      logger_->error("[{}] cannot encode bind_transceiver: {}", opts_.id, bytes.error().message);
+      logger_->error("[{}] cannot encode {}: {}", opts_.id, command_name(bind_id),
+                     bytes.error().message);
+      note_error("cannot encode the bind: " + bytes.error().message);
       bind_failures_++;
       co_return false;
     }
@@ -357,18 +435,18 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
       int r = co_await read_frame(link, frame);
       if (r <= 0 || !link->open) {
         bind_failures_++;
-        logger_->warn("[{}] no bind_transceiver_resp", opts_.id);
+        logger_->warn("[{}] no {}", opts_.id, command_name(bind_resp_id));
+        note_error(std::string("no ") + command_name(bind_resp_id));
         co_return false;
       }
       auto pdu = decode(frame);
       if (!pdu) continue;
       if (pdu->sequence_number != seq) continue;
-      if (pdu->command_id != CommandId::bind_transceiver_resp &&
-          pdu->command_id != CommandId::generic_nack)
-        continue;
+      if (pdu->command_id != bind_resp_id && pdu->command_id != CommandId::generic_nack) continue;
       if (pdu->command_status != CommandStatus::ESME_ROK) {
         bind_failures_++;
         logger_->warn("[{}] bind refused: {}", opts_.id, describe_status(pdu->command_status));
+        note_error("bind refused: " + describe_status(pdu->command_status));
         co_return false;
       }
       break;
@@ -378,7 +456,12 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
     binds_++;
     link->last_rx = Clock::now();
     set_state(SessionState::bound);
-    logger_->info("[{}] bound to {}:{} as {}", opts_.id, opts_.host, opts_.port, opts_.system_id);
+    {
+      std::lock_guard lk(info_mu_);
+      bound_since_ = std::chrono::system_clock::now();
+    }
+    logger_->info("[{}] bound to {}:{} as {} ({})", opts_.id, opts_.host, opts_.port,
+                  opts_.system_id, bind_mode_name(opts_.bind_mode));
     co_return true;
   }
 
@@ -448,12 +531,9 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
   }
 
   asio::awaitable<void> sender(std::shared_ptr<Link> link) {
-    const auto interval = opts_.max_per_second > 0
-                              ? std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(1.0 / opts_.max_per_second))
-                              : Clock::duration::zero();
     for (;;) {
       if (!link->open) co_return;
+      const auto interval = interval_of(rate_.load());
       auto now = Clock::now();
       auto wake = Clock::time_point::max();
       bool sent = false;
@@ -473,7 +553,8 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
         submitted_++;
         link->out.append(q.bytes);
         sent = true;
-        if (interval.count() > 0) next_send_ = std::max(now, next_send_) + interval;
+        last_send_ = std::max(now, next_send_);
+        if (interval.count() > 0) next_send_ = last_send_ + interval;
       }
       if (sent) {
         link->wake_writer.cancel();
@@ -653,6 +734,11 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
   void on_deliver_sm(const std::shared_ptr<Link>& link, Pdu pdu) {
     delivered_++;
     auto* sm = pdu.body_as<ShortMessage>();
+    if (opts_.bind_mode == BindMode::transmitter) {
+      logger_->warn("[{}] deliver_sm on a transmitter bind: refused", opts_.id);
+      send(*link, make_response(pdu, CommandStatus::ESME_RINVBNDSTS, MessageIdResp{}));
+      return;
+    }
     if (!deliver_ || !sm) {
       send(*link, make_response(pdu, CommandStatus::ESME_RX_T_APPN, MessageIdResp{}));
       return;
@@ -695,8 +781,13 @@ class Session::Impl : public std::enable_shared_from_this<Session::Impl> {
   std::map<std::uint32_t, Outstanding> outstanding_;
   std::uint32_t seq_ = 0;
   Clock::time_point next_send_{};
+  Clock::time_point last_send_{};
 
   // Any thread.
+  std::atomic<double> rate_{0};
+  mutable std::mutex info_mu_;
+  std::string last_error_;                                            // info_mu_
+  std::optional<std::chrono::system_clock::time_point> bound_since_;  // info_mu_
   std::atomic<bool> stopping_{false};
   std::atomic<SessionState> state_{SessionState::disconnected};
   std::atomic<std::uint64_t> admitted_{0};
@@ -723,8 +814,23 @@ void Session::stop(std::function<void()> on_stopped) {
 SubmitRefusal Session::submit(ShortMessage m, SubmitCallback cb) {
   return impl_->submit(std::move(m), std::move(cb));
 }
+void Session::set_max_per_second(double rate) {
+  impl_->set_rate(rate);
+}
+double Session::max_per_second() const {
+  return impl_->rate();
+}
 SessionState Session::state() const {
   return impl_->state();
+}
+const SessionOptions& Session::options() const {
+  return impl_->options();
+}
+std::string Session::last_error() const {
+  return impl_->last_error();
+}
+std::optional<std::chrono::system_clock::time_point> Session::bound_since() const {
+  return impl_->bound_since();
 }
 SessionCounters Session::counters() const {
   return impl_->counters();

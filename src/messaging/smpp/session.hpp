@@ -1,7 +1,13 @@
 // The ESME side of one SMPP 3.4 bind: a TCP connection to an SMSC, bound as
-// transceiver, that sends submit_sm within a window and a throughput cap,
-// receives deliver_sm (MO and delivery receipts), keeps the link alive with
-// enquire_link and reconnects with back-off when it drops.
+// transceiver (or as transmitter or receiver only, for a TX + RX pair), that
+// sends submit_sm within a window and a throughput cap, receives deliver_sm
+// (MO and delivery receipts), keeps the link alive with enquire_link and
+// reconnects with back-off when it drops.
+//
+// Bind modes: a transceiver submits and receives; a transmitter submits and
+// answers a deliver_sm (which the SMSC must not send it) with
+// ESME_RINVBNDSTS without calling on_deliver; a receiver refuses every submit
+// (SubmitRefusal::receive_only) and only receives.
 //
 // Threading: the session runs on the io_context given to its constructor (the
 // caller runs it, on one thread or several: the session keeps its own strand).
@@ -33,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "messaging/smpp/pdu.hpp"
@@ -43,6 +50,10 @@ class io_context;
 
 namespace rh::messaging::smpp {
 
+// Which bind_* the session sends.
+enum class BindMode { transceiver, transmitter, receiver };
+const char* bind_mode_name(BindMode m);  // "transceiver", "transmitter", "receiver"
+
 struct SessionOptions {
   std::string id = "smpp";  // for logs: every line about this session carries it
   std::string host = "127.0.0.1";
@@ -50,12 +61,14 @@ struct SessionOptions {
   std::string system_id;
   std::string password;
   std::string system_type;
+  BindMode bind_mode = BindMode::transceiver;
   // At most this many submit_sm waiting for their submit_sm_resp.
   std::size_t window = 10;
   // Submits accepted but not yet sent (waiting for the window or the
   // throughput cap); submit() refuses beyond this.
   std::size_t max_queue = 10'000;
   // Throughput cap: submit_sm are spaced by 1/max_per_second. 0: no cap.
+  // The initial value; set_max_per_second() changes it at run time.
   double max_per_second = 0;
   std::chrono::milliseconds response_timeout{60'000};
   std::chrono::milliseconds enquire_link_interval{30'000};
@@ -83,7 +96,9 @@ struct SubmitResult {
 const char* kind_name(SubmitResult::Kind k);
 
 // Why submit() did not take a message (its callback is then never called).
-enum class SubmitRefusal { none, queue_full, invalid_message, stopped };
+// receive_only: the session is bound as a receiver.
+enum class SubmitRefusal { none, queue_full, invalid_message, stopped, receive_only };
+const char* refusal_name(SubmitRefusal r);
 
 // A snapshot for /metrics.
 struct SessionCounters {
@@ -125,8 +140,18 @@ class Session {
 
   [[nodiscard]] SubmitRefusal submit(ShortMessage m, SubmitCallback cb);
 
+  // The throughput cap from now on (0: none): the next submit_sm goes out
+  // 1/rate after the previous one. Any thread.
+  void set_max_per_second(double rate);
+  double max_per_second() const;
+
   SessionState state() const;
   SessionCounters counters() const;
+  const SessionOptions& options() const;
+  // Why the link last went down or a bind failed ("" if it never did).
+  std::string last_error() const;
+  // When the current bind succeeded (wall clock); nullopt when not bound.
+  std::optional<std::chrono::system_clock::time_point> bound_since() const;
 
   class Impl;
 

@@ -12,8 +12,13 @@
 // SMPP behaviour:
 //  * bind_transceiver/_transmitter/_receiver: ESME_ROK when system_id and
 //    password match the command line, ESME_RINVPASWD (0x0E) otherwise.
+//    Connections are numbered from 1 ("conn" below) in the order they come.
 //  * submit_sm: submit_sm_resp with message_id "m<n>" (n counts from 1 over
-//    the process's life), unless scripted otherwise (below).
+//    the process's life), unless scripted otherwise (below). A submit_sm on
+//    a receiver bind gets ESME_RINVBNDSTS (0x04) and counts in
+//    "submits_on_receiver" only.
+//  * deliver_sm ("mo", "deliver", receipts) go to transceiver and receiver
+//    binds only, never to a transmitter.
 //  * enquire_link: enquire_link_resp (unless "ignore_enquire").
 //  * unbind: unbind_resp, then the socket is closed.
 //  * Every PDU received is recorded (GET /state).
@@ -37,18 +42,39 @@
 //   {"ignore_enquire": true}            enquire_link goes unanswered
 //   {"mo": {"source": "...", "dest": "...", "text": "..."}}
 //                                       sends one deliver_sm (MO) to every
-//                                       bound session now (not kept)
+//                                       bound receiving session now (not kept)
+//   {"deliver": {...} or [{...}, ...]}  sends each deliver_sm, in order, to
+//                                       one receiving session (the one with
+//                                       "conn" if given, else the first
+//                                       bound), now (not kept). Fields, all
+//                                       optional: source, dest, source_ton,
+//                                       source_npi, dest_ton, dest_npi,
+//                                       esm_class, data_coding (default 0),
+//                                       text (a string, sent as its UTF-8
+//                                       bytes) or hex (short_message bytes),
+//                                       payload_hex (message_payload TLV),
+//                                       sar: {ref, total, seq},
+//                                       receipted_message_id, message_state,
+//                                       network_error_code: {type, code}
 //   {"unbind": true}                    sends unbind to every bound session
 //                                       now (not kept)
 //   {"raw_hex": "..."}                  writes these bytes to every bound
 //                                       session now (not kept)
 // GET /state returns what was received so far:
 //   {"binds": n, "bind_failures": n, "bound_sessions": n, "connections": n,
-//    "submits": n, "outstanding": n, "max_outstanding": n,
+//    "binds_by_mode": {"transceiver": n, "transmitter": n, "receiver": n},
+//    "submits": n, "submits_on_receiver": n, "outstanding": n,
+//    "max_outstanding": n,
 //    "enquire_links": n, "unbinds": n, "unbind_resps": n,
 //    "deliver_sm_sent": n, "deliver_sm_resps": [{"seq": s, "status": st}],
 //    "generic_nacks": [{"seq": s, "status": st}], "message_ids": [...],
-//    "pdus": [{"command": "...", "seq": s, "status": st}]}  (last 2000)
+//    "pdus": [{"command": "...", "seq": s, "status": st}],  (last 2000)
+//    "submitted": [{"conn": c, "mode": "transceiver", "source": "...",
+//                   "source_ton": t, "source_npi": n, "dest": "...",
+//                   "dest_ton": t, "dest_npi": n, "esm_class": e,
+//                   "data_coding": d, "registered_delivery": r,
+//                   "udh_hex": "050003..." or "", "text": "..."}]}  (last 2000;
+//    text is the part after the UDH, decoded by its data_coding)
 // outstanding counts submit_sm received and not yet answered on live links.
 'use strict';
 
@@ -68,7 +94,9 @@ const state = {
   binds: 0,
   bind_failures: 0,
   connections: 0,
+  binds_by_mode: {transceiver: 0, transmitter: 0, receiver: 0},
   submits: 0,
+  submits_on_receiver: 0,
   outstanding: 0,
   max_outstanding: 0,
   enquire_links: 0,
@@ -79,6 +107,7 @@ const state = {
   generic_nacks: [],
   message_ids: [],
   pdus: [],
+  submitted: [],
 };
 let nextMessageId = 1;
 const bound = new Set();
@@ -88,6 +117,17 @@ function log(...a) {
 }
 
 function sendReceipt(session, messageId) {
+  // On a transmitter bind the receipt goes to a receiving bind (a pair's RX).
+  if (!receiving(session)) {
+    session = null;
+    for (const s of bound) {
+      if (receiving(s)) {
+        session = s;
+        break;
+      }
+    }
+    if (!session) return;
+  }
   const text =
     `id:${messageId} sub:001 dlvrd:001 submit date:2401011200 ` +
     `done date:2401011201 stat:DELIVRD err:000 text:`;
@@ -102,8 +142,84 @@ function sendReceipt(session, messageId) {
   });
 }
 
+function recordSubmit(session, pdu) {
+  const sm = pdu.short_message || {};
+  let udhHex = '';
+  if (sm.udh && sm.udh.length) {
+    const ies = Buffer.concat(sm.udh);
+    udhHex = Buffer.concat([Buffer.from([ies.length]), ies]).toString('hex');
+  }
+  let text = sm.message;
+  if (Buffer.isBuffer(text)) text = text.toString('hex');
+  state.submitted.push({
+    conn: session.conn,
+    mode: session.mode,
+    source: pdu.source_addr,
+    source_ton: pdu.source_addr_ton,
+    source_npi: pdu.source_addr_npi,
+    dest: pdu.destination_addr,
+    dest_ton: pdu.dest_addr_ton,
+    dest_npi: pdu.dest_addr_npi,
+    esm_class: pdu.esm_class,
+    data_coding: pdu.data_coding,
+    registered_delivery: pdu.registered_delivery,
+    udh_hex: udhHex,
+    text: text === undefined ? '' : text,
+  });
+  if (state.submitted.length > 2000) state.submitted.shift();
+}
+
+function receiving(session) {
+  return session.mode === 'transceiver' || session.mode === 'receiver';
+}
+
+function sendDeliver(v) {
+  let target = null;
+  for (const s of bound) {
+    if (!receiving(s)) continue;
+    if (v.conn !== undefined && s.conn !== v.conn) continue;
+    target = s;
+    break;
+  }
+  if (!target) throw new Error('no bound receiving session');
+  const pdu = {
+    source_addr: v.source || '15550001111',
+    source_addr_ton: v.source_ton === undefined ? 1 : v.source_ton,
+    source_addr_npi: v.source_npi === undefined ? 1 : v.source_npi,
+    destination_addr: v.dest || '15550002222',
+    dest_addr_ton: v.dest_ton === undefined ? 1 : v.dest_ton,
+    dest_addr_npi: v.dest_npi === undefined ? 1 : v.dest_npi,
+    esm_class: v.esm_class || 0,
+    data_coding: v.data_coding || 0,
+    short_message: v.hex !== undefined ? Buffer.from(v.hex, 'hex') : Buffer.from(v.text || '', 'utf8'),
+  };
+  if (v.payload_hex !== undefined) {
+    pdu.short_message = Buffer.alloc(0);
+    pdu.message_payload = Buffer.from(v.payload_hex, 'hex');
+  }
+  if (v.sar) {
+    pdu.sar_msg_ref_num = v.sar.ref;
+    pdu.sar_total_segments = v.sar.total;
+    pdu.sar_segment_seqnum = v.sar.seq;
+  }
+  if (v.receipted_message_id !== undefined) pdu.receipted_message_id = v.receipted_message_id;
+  if (v.message_state !== undefined) pdu.message_state = v.message_state;
+  if (v.network_error_code) {
+    const c = v.network_error_code;
+    pdu.network_error_code = Buffer.from([c.type, (c.code >> 8) & 0xff, c.code & 0xff]);
+  }
+  state.deliver_sm_sent++;
+  target.deliver_sm(pdu);
+}
+
 function onSubmit(session, pdu) {
+  if (session.mode === 'receiver') {
+    state.submits_on_receiver++;
+    session.send(pdu.response({command_status: smpp.ESME_RINVBNDSTS}));
+    return;
+  }
   state.submits++;
+  recordSubmit(session, pdu);
   if (script.drop_after) {
     script.drop_after--;
     if (script.drop_after === 0) {
@@ -146,6 +262,8 @@ function onSubmit(session, pdu) {
 
 const server = smpp.createServer((session) => {
   state.connections++;
+  session.conn = state.connections;
+  session.mode = null;
   session.outstanding = 0;
   session.dropped = false;
   session.on('error', (e) => log('session error:', e.message));
@@ -162,6 +280,8 @@ const server = smpp.createServer((session) => {
   const onBind = (pdu) => {
     if (pdu.system_id === systemId && pdu.password === password) {
       state.binds++;
+      session.mode = pdu.command.replace('bind_', '');
+      state.binds_by_mode[session.mode]++;
       bound.add(session);
       session.send(pdu.response());
     } else {
@@ -199,6 +319,7 @@ function applyScript(body) {
   for (const [k, v] of Object.entries(body)) {
     if (k === 'mo') {
       for (const s of bound) {
+        if (!receiving(s)) continue;
         state.deliver_sm_sent++;
         s.deliver_sm({
           source_addr: v.source || '15550001111',
@@ -206,6 +327,8 @@ function applyScript(body) {
           short_message: v.text || '',
         });
       }
+    } else if (k === 'deliver') {
+      for (const d of Array.isArray(v) ? v : [v]) sendDeliver(d);
     } else if (k === 'unbind') {
       for (const s of bound) s.unbind();
     } else if (k === 'raw_hex') {

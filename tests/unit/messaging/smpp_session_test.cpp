@@ -462,5 +462,90 @@ TEST_F(SmppSessionTest, ThroughputCapSpacesSubmits) {
   for (auto& r : results.snapshot()) EXPECT_EQ(r.kind, Kind::ok);
 }
 
+TEST_F(SmppSessionTest, TransmitterAndReceiverBindsSplitTheWork) {
+  auto o = options();
+  o.id = "tx";
+  o.bind_mode = BindMode::transmitter;
+  auto& tx = make_session(o);
+  auto ro = options();
+  ro.id = "rx";
+  ro.bind_mode = BindMode::receiver;
+  Session rx(ioc_, ro);
+  Deliveries deliveries;
+  rx.on_deliver(deliveries.handler());
+  tx.start();
+  rx.start();
+  ASSERT_TRUE(wait_bound());
+  ASSERT_TRUE(eventually([&] { return rx.state() == SessionState::bound; }));
+  auto modes = smsc_state().at("binds_by_mode").as_object();
+  EXPECT_EQ(modes.at("transmitter").to_number<int>(), 1);
+  EXPECT_EQ(modes.at("receiver").to_number<int>(), 1);
+  // A receiver never submits.
+  Results refused;
+  EXPECT_EQ(rx.submit(message("no"), refused.callback()), SubmitRefusal::receive_only);
+  Results results;
+  ASSERT_EQ(tx.submit(message("yes"), results.callback()), SubmitRefusal::none);
+  ASSERT_TRUE(results.wait(1));
+  EXPECT_EQ(results.snapshot().at(0).kind, Kind::ok);
+  // MO goes to the receiver only.
+  script(R"({"mo": {"text": "to the receiver"}})");
+  ASSERT_TRUE(deliveries.wait(1));
+  EXPECT_EQ(deliveries.messages.at(0).short_message, "to the receiver");
+  deliveries.complete(0);
+  ASSERT_TRUE(
+      eventually([&] { return smsc_state().at("deliver_sm_resps").as_array().size() == 1; }));
+  EXPECT_EQ(smsc_count("deliver_sm_sent"), 1);
+  EXPECT_EQ(rx.counters().delivered, 1u);
+  EXPECT_EQ(tx.counters().delivered, 0u);
+  EXPECT_EQ(smsc_count("submits_on_receiver"), 0);
+  std::promise<void> stopped;
+  rx.stop([&stopped] { stopped.set_value(); });
+  ASSERT_EQ(stopped.get_future().wait_for(5s), std::future_status::ready);
+}
+
+TEST_F(SmppSessionTest, SetMaxPerSecondChangesTheCapAtRunTime) {
+  auto o = options();
+  o.window = 50;
+  auto& s = make_session(o);
+  s.start();
+  ASSERT_TRUE(wait_bound());
+  EXPECT_EQ(s.max_per_second(), 0);
+  s.set_max_per_second(20);
+  EXPECT_EQ(s.max_per_second(), 20);
+  Results capped;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(s.submit(message("c"), capped.callback()), SubmitRefusal::none);
+  ASSERT_TRUE(capped.wait(10));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 400ms);  // 9 intervals of 50 ms at least
+  EXPECT_LT(took, 1500ms);
+  s.set_max_per_second(0);
+  Results free;
+  t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(s.submit(message("f"), free.callback()), SubmitRefusal::none);
+  ASSERT_TRUE(free.wait(10));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 300ms);
+}
+
+TEST_F(SmppSessionTest, LastErrorAndBoundSince) {
+  auto o = options();
+  o.password = "wrong";
+  auto& s = make_session(o);
+  s.start();
+  ASSERT_TRUE(eventually([&] { return !s.last_error().empty(); }));
+  EXPECT_NE(s.last_error().find("bind refused"), std::string::npos) << s.last_error();
+  EXPECT_FALSE(s.bound_since().has_value());
+  stop_session();
+  auto& ok = make_session(options());
+  auto before = std::chrono::system_clock::now();
+  ok.start();
+  ASSERT_TRUE(wait_bound());
+  ASSERT_TRUE(ok.bound_since().has_value());
+  EXPECT_GE(*ok.bound_since(), before - 1s);
+  EXPECT_TRUE(ok.last_error().empty());
+}
+
 }  // namespace
 }  // namespace rh::messaging::smpp

@@ -1,0 +1,192 @@
+// The dispatcher: claims queued deliveries, hands them to their route, and
+// commits the outcomes in batches. A slot of a route's capacity is freed only
+// once its outcome is committed, so a crash re-sends at most a window.
+#include <chrono>
+
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "messaging/service.hpp"
+
+namespace rh::messaging {
+
+namespace {
+constexpr auto kPoll = std::chrono::milliseconds(250);
+constexpr std::size_t kUnknownRouteSlots = 16;
+}  // namespace
+
+Dispatcher::Dispatcher(MessageService& svc, std::vector<RouteSender*> senders, std::string node_id)
+    : svc_(svc), senders_(std::move(senders)) {
+  node_prefix_ = (node_id.empty() ? std::string("node") : node_id) + ":";
+  owner_ = node_prefix_ + new_id("boot");
+}
+
+Dispatcher::~Dispatcher() {
+  stop();
+}
+
+void Dispatcher::start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Dispatcher::stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  notify();
+  thread_.join();
+}
+
+void Dispatcher::notify() {
+  {
+    std::lock_guard lk(mu_);
+    wake_ = true;
+  }
+  cv_.notify_one();
+}
+
+Dispatcher::Stats Dispatcher::stats() const {
+  std::lock_guard lk(mu_);
+  Stats s = stats_;
+  s.in_flight = 0;
+  for (const auto& [k, v] : in_flight_) s.in_flight += v;
+  return s;
+}
+
+RouteSender* Dispatcher::sender_for(const std::string& route) const {
+  for (auto* s : senders_)
+    if (s->handles(route)) return s;
+  return nullptr;
+}
+
+void Dispatcher::run() {
+  auto logger = log::get("messaging");
+  for (int attempt = 0; !stopping_; ++attempt) {
+    auto n = svc_.reclaim(node_prefix_, owner_);
+    if (n) {
+      if (*n > 0) logger->info("re-queued {} message(s) left in flight by an earlier run", *n);
+      break;
+    }
+    logger->warn("cannot re-queue earlier in-flight messages: {}", n.error().message);
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, std::chrono::seconds(1), [&] { return stopping_.load(); });
+  }
+
+  auto last_claim = std::chrono::steady_clock::time_point{};
+  bool more = true;  // the last claim filled its batch: there may be more
+  std::deque<std::tuple<std::string, std::string, RouteResult>> batch;
+  const auto stop_deadline_after = std::chrono::seconds(10);
+  std::optional<std::chrono::steady_clock::time_point> stop_deadline;
+
+  while (true) {
+    bool woken = false;
+    {
+      std::unique_lock lk(mu_);
+      std::size_t in_flight = 0;
+      for (const auto& [k, v] : in_flight_) in_flight += v;
+      if (stopping_) {
+        if (!stop_deadline) stop_deadline = std::chrono::steady_clock::now() + stop_deadline_after;
+        if ((in_flight == 0 && results_.empty()) ||
+            std::chrono::steady_clock::now() > *stop_deadline)
+          break;
+        cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !results_.empty(); });
+      } else if (results_.empty() && !wake_ && !more) {
+        cv_.wait_until(lk, last_claim + kPoll,
+                       [&] { return !results_.empty() || wake_ || stopping_.load(); });
+      }
+      woken = wake_;
+      wake_ = false;
+      batch.swap(results_);
+    }
+
+    // Commit what came back, then free its slots.
+    if (!batch.empty()) {
+      Status st = svc_.db().transaction([&](storage::Connection& tx) -> Status {
+        for (const auto& [delivery, route, result] : batch)
+          RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));
+        return {};
+      });
+      if (!st) {
+        logger->warn("cannot record {} message outcome(s), will retry: {}", batch.size(),
+                     st.error().message);
+        std::unique_lock lk(mu_);
+        for (auto& x : batch) results_.push_front(std::move(x));
+        batch.clear();
+        cv_.wait_for(lk, std::chrono::milliseconds(200), [&] { return stopping_.load(); });
+        continue;
+      }
+      std::lock_guard lk(mu_);
+      ++stats_.commits;
+      for (const auto& [delivery, route, result] : batch) {
+        auto it = in_flight_.find(route);
+        if (it != in_flight_.end() && it->second > 0) --it->second;
+        if (result.kind == RouteResult::Kind::accepted)
+          ++stats_.accepted;
+        else if (result.kind == RouteResult::Kind::retry)
+          ++stats_.retried;
+        else
+          ++stats_.failed;
+      }
+      batch.clear();
+      more = true;  // slots were freed
+    }
+    if (stopping_) continue;
+
+    auto now = std::chrono::steady_clock::now();
+    if (!woken && !more && now < last_claim + kPoll) continue;
+    last_claim = now;
+
+    // Free capacity by route.
+    std::map<std::string, std::size_t> free;
+    std::size_t free_other = 0;
+    {
+      std::lock_guard lk(mu_);
+      for (auto* s : senders_)
+        for (const auto& route : s->routes()) free[route] = s->capacity(route);
+      for (const auto& [route, n] : in_flight_) {
+        auto it = free.find(route);
+        std::size_t cap = it != free.end() ? it->second : kUnknownRouteSlots;
+        free[route] = cap > n ? cap - n : 0;
+      }
+      free_other = kUnknownRouteSlots;  // routes no sender knows: retried later
+    }
+    auto claimed = svc_.claim(owner_, free, free_other);
+    if (!claimed) {
+      logger->warn("cannot claim queued messages: {}", claimed.error().message);
+      more = false;
+      continue;
+    }
+    more = claimed->size() >= svc_.options().batch;
+    if (claimed->empty()) {
+      more = false;
+      continue;
+    }
+    {
+      std::lock_guard lk(mu_);
+      stats_.claimed += claimed->size();
+      for (const auto& s : *claimed) ++in_flight_[s.route];
+    }
+    for (auto& s : *claimed) {
+      RouteSender* sender = sender_for(s.route);
+      auto done = [this, delivery = s.delivery_id, route = s.route](RouteResult r) {
+        {
+          std::lock_guard lk(mu_);
+          results_.emplace_back(delivery, route, std::move(r));
+        }
+        cv_.notify_one();
+      };
+      if (!sender) {
+        RouteResult r;
+        r.kind = RouteResult::Kind::retry;
+        r.error_code = "unknown_route";
+        r.detail = "the number's messaging route '" + s.route + "' is not configured";
+        r.retry_after = std::chrono::minutes(5);
+        done(std::move(r));
+        continue;
+      }
+      sender->send(s, std::move(done));
+    }
+  }
+}
+
+}  // namespace rh::messaging
