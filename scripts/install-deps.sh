@@ -22,8 +22,9 @@ test_pkgs=(
   mariadb-server mariadb-client
   curl python3
 )
-# Benchmarks (bench/).
-bench_pkgs=(wrk nginx-light)
+# Benchmarks (bench/). kannel: the SMS gateway bench/messaging_bench.sh
+# compares ringhouse's SMPP throughput with (bearerbox + smsbox, on the same SMSC).
+bench_pkgs=(wrk nginx-light kannel)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
@@ -79,7 +80,7 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# policy-rc.d keeps Debian from starting mariadb/nginx as system services on
+# policy-rc.d keeps Debian from starting mariadb/nginx/kannel as system services on
 # install: Ringhouse starts its own instances on private ports when it needs them.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null

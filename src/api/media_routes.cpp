@@ -47,8 +47,7 @@ Response media_body(std::string bytes, const std::string& type, const char* cach
 awaitable<Response> upload_media(ApiDeps& d, RequestContext& ctx) {
   auto self = self_scope(ctx);
   std::string declared(ctx.header("Content-Type"));
-  auto m = co_await offload(d.pool,
-                            [&] { return d.media.upload(self, ctx.req.body(), declared); });
+  auto m = co_await offload(d.pool, [&] { return d.media.upload(self, ctx.req.body(), declared); });
   if (!m) co_return media_problem(m.error(), ctx.request_id);
   Response r = json_response(201, media_json(*m));
   r.set(http::bhttp::field::location, "/v1/media/" + m->id);

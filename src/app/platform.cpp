@@ -354,7 +354,7 @@ int serve(const config::Config& cfg) {
         gopt, std::make_shared<messaging::smpp::SqlPartStore>(*db));
     smpp_routes = std::make_unique<messaging::SmppRoutes>(
         *gateway, *binds, messages, smpp_pool,
-        std::chrono::milliseconds(cfg.integer("messaging.smpp_max_retry_ms")));
+        std::chrono::milliseconds(cfg.integer("messaging.max_retry_ms")));
     senders.push_back(smpp_routes.get());
   }
   std::string public_url_now = url;
@@ -365,7 +365,8 @@ int serve(const config::Config& cfg) {
         std::lock_guard lk(public_url_mu);
         return public_url_now;
       },
-      static_cast<std::size_t>(cfg.integer("messaging.http_in_flight")));
+      static_cast<std::size_t>(cfg.integer("messaging.http_in_flight")),
+      std::chrono::milliseconds(cfg.integer("messaging.max_retry_ms")));
   senders.push_back(&http_routes);
   messaging::Dispatcher message_dispatcher(messages, senders, cfg.string("node.id"));
   messages.on_queued([&message_dispatcher] { message_dispatcher.notify(); });

@@ -70,17 +70,17 @@ std::string iso_media_type(std::string_view b) {
   if (b.size() < 12 || b.substr(4, 4) != "ftyp") return "";
   std::string_view brand = b.substr(8, 4);
   if (brand.substr(0, 3) == "3gp" || brand.substr(0, 3) == "3g2") return "video/3gpp";
-  static constexpr std::array<std::string_view, 15> kMp4{
-      "isom", "iso2", "iso3", "iso4", "iso5", "iso6", "mp41", "mp42",
-      "avc1", "M4V ", "M4VP", "mmp4", "dash", "MSNV", "f4v "};
+  static constexpr std::array<std::string_view, 15> kMp4{"isom", "iso2", "iso3", "iso4", "iso5",
+                                                         "iso6", "mp41", "mp42", "avc1", "M4V ",
+                                                         "M4VP", "mmp4", "dash", "MSNV", "f4v "};
   if (std::find(kMp4.begin(), kMp4.end(), brand) != kMp4.end()) return "video/mp4";
   return "";  // HEIF, M4A, QuickTime and the rest are not taken
 }
 
 bool vcard(std::string_view b) {
   if (b.substr(0, 3) == "\xEF\xBB\xBF") b.remove_prefix(3);  // UTF-8 BOM
-  while (!b.empty() && (b.front() == ' ' || b.front() == '\t' || b.front() == '\r' ||
-                        b.front() == '\n'))
+  while (!b.empty() &&
+         (b.front() == ' ' || b.front() == '\t' || b.front() == '\r' || b.front() == '\n'))
     b.remove_prefix(1);
   return b.size() >= 11 && lower(b.substr(0, 11)) == "begin:vcard";
 }
@@ -125,10 +125,10 @@ bool in_net(const Address& a, const Cidr& n) {
 const std::vector<Cidr>& refused_v4() {
   static const std::vector<Cidr> kNets = [] {
     std::vector<Cidr> out;
-    for (const char* n : {"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
-                          "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
-                          "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-                          "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"})
+    for (const char* n :
+         {"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+          "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+          "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"})
       out.push_back(*parse_cidr(n));
     return out;
   }();
@@ -330,8 +330,8 @@ void declare_media_config(config::Schema& s) {
             "inbound MMS may bring; larger uploads get 413 and larger downloads are stopped.",
             1024, 100 * 1024 * 1024);
   s.integer("messaging.mms_max_total_bytes", 1024 * 1024,
-            "Largest total size of the media of one outbound MMS (carriers take about 1 MB).",
-            1024, 100 * 1024 * 1024);
+            "Largest total size of the media of one outbound MMS (carriers take about 1 MB).", 1024,
+            100 * 1024 * 1024);
   s.integer("messaging.media_fetch_timeout_ms", 15'000,
             "Time allowed to download one inbound MMS medium from a carrier, redirects "
             "included.",
@@ -421,10 +421,10 @@ Result<Media> MediaStore::store(const std::string& tenant_id, const std::string&
   // The bytes first (durable), then the row that names them.
   RH_TRY(blobs_.put(key, bytes));
   Status st = db_.transaction([&](Connection& c) -> Status {
-    RH_TRY(c.exec(fmt::format("INSERT INTO media ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                              kColumns),
-                  {m.id, m.tenant_id, m.user_id, key, m.content_type, m.size, m.sha256, m.origin,
-                   m.created_at}));
+    RH_TRY(
+        c.exec(fmt::format("INSERT INTO media ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", kColumns),
+               {m.id, m.tenant_id, m.user_id, key, m.content_type, m.size, m.sha256, m.origin,
+                m.created_at}));
     return {};
   });
   if (!st) {
@@ -455,8 +455,8 @@ Result<Media> MediaStore::upload(const UserScope& u, std::string_view bytes,
 
 Result<Media> MediaStore::get(const UserScope& u, const std::string& id) {
   return db_.read<Media>([&](Connection& c) -> Result<Media> {
-    RH_ASSIGN(auto row, c.query_opt(fmt::format("SELECT {} FROM media WHERE id = ?", kColumns),
-                                    {id}));
+    RH_ASSIGN(auto row,
+              c.query_opt(fmt::format("SELECT {} FROM media WHERE id = ?", kColumns), {id}));
     if (!row) return Error(Errc::not_found, "no such media");
     Media m = from_row(*row);
     if (m.tenant_id == u.tenant_id && m.user_id == u.user_id) return m;
@@ -584,13 +584,14 @@ Result<Media> MediaStore::fetch_remote(const TenantScope& scope, const std::stri
                          fmt::format("the medium is larger than {} bytes", o_.max_bytes));
     if (!d.refused.empty() && rc == CURLE_COULDNT_CONNECT) {
       log->warn("media fetch {}: refused to connect to {}", shown, d.refused);
-      return make_reason(Errc::forbidden, "media_address_refused",
-                         "the media URL leads to an address that may not be reached (" +
-                             d.refused + ")");
+      return make_reason(
+          Errc::forbidden, "media_address_refused",
+          "the media URL leads to an address that may not be reached (" + d.refused + ")");
     }
     if (rc == CURLE_OPERATION_TIMEDOUT)
-      return make_reason(Errc::timeout, "media_fetch_timeout",
-                         fmt::format("the medium did not arrive within {} ms", o_.fetch_timeout_ms));
+      return make_reason(
+          Errc::timeout, "media_fetch_timeout",
+          fmt::format("the medium did not arrive within {} ms", o_.fetch_timeout_ms));
     log->warn("media fetch {}: {}", shown, why);
     if (rc == CURLE_TOO_MANY_REDIRECTS)
       return make_reason(Errc::unavailable, "media_fetch_failed",

@@ -51,7 +51,7 @@ struct Media {
 
 // An IPv4 or IPv6 network: "10.0.0.0/8", "::1/128", "192.0.2.7" (a host).
 struct Cidr {
-  int family = AF_INET;  // AF_INET or AF_INET6
+  int family = AF_INET;                  // AF_INET or AF_INET6
   std::array<unsigned char, 16> addr{};  // network bytes (4 used for IPv4), host bits zero
   int prefix = 0;
 };
@@ -109,8 +109,7 @@ class MediaStore {
   //   media_too_large         over max_bytes
   //   unsupported_media_type  not one of the supported types
   //   media_type_mismatch     declared as another kind of thing
-  Result<Media> upload(const UserScope& u, std::string_view bytes,
-                       std::string_view declared_type);
+  Result<Media> upload(const UserScope& u, std::string_view bytes, std::string_view declared_type);
 
   // The medium if the caller owns it or it was granted to them; not_found
   // otherwise (another user's, another tenant's, or no such id).

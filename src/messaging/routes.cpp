@@ -263,12 +263,13 @@ void SmppRoutes::send(const RouteSend& m, std::function<void(RouteResult)> done)
 
 HttpCarrierRoutes::HttpCarrierRoutes(numbers::ProviderRegistry& providers, MediaStore& media,
                                      BlockingPool& pool, std::function<std::string()> public_url,
-                                     std::size_t capacity)
+                                     std::size_t capacity, std::chrono::milliseconds max_retry)
     : providers_(providers),
       media_(media),
       pool_(pool),
       public_url_(std::move(public_url)),
-      capacity_(capacity) {}
+      capacity_(capacity),
+      max_retry_(max_retry) {}
 
 bool HttpCarrierRoutes::handles(const std::string& route) const {
   return std::find(kHttpCarriers.begin(), kHttpCarriers.end(), route) != kHttpCarriers.end();
@@ -279,7 +280,11 @@ std::vector<std::string> HttpCarrierRoutes::routes() const {
 }
 
 void HttpCarrierRoutes::send(const RouteSend& m, std::function<void(RouteResult)> done) {
-  boost::asio::post(pool_.executor(), [this, m, done = std::move(done)] { done(send_now(m)); });
+  boost::asio::post(pool_.executor(), [this, m, done = std::move(done)] {
+    RouteResult r = send_now(m);
+    r.retry_after = std::min(r.retry_after, max_retry_);
+    done(std::move(r));
+  });
 }
 
 RouteResult HttpCarrierRoutes::send_now(const RouteSend& m) {

@@ -58,7 +58,8 @@ std::string status_of_receipt(const smpp::DeliveryReceipt& r);
 class HttpCarrierRoutes final : public RouteSender {
  public:
   HttpCarrierRoutes(numbers::ProviderRegistry& providers, MediaStore& media, BlockingPool& pool,
-                    std::function<std::string()> public_url, std::size_t capacity = 32);
+                    std::function<std::string()> public_url, std::size_t capacity = 32,
+                    std::chrono::milliseconds max_retry = std::chrono::minutes(5));
   bool handles(const std::string& route) const override;
   std::vector<std::string> routes() const override;
   std::size_t capacity(const std::string&) const override { return capacity_; }
@@ -71,6 +72,7 @@ class HttpCarrierRoutes final : public RouteSender {
   BlockingPool& pool_;
   std::function<std::string()> public_url_;
   std::size_t capacity_;
+  std::chrono::milliseconds max_retry_;
 };
 
 // MediaAccess over the media store.

@@ -354,9 +354,9 @@ void declare_messaging_config(config::Schema& s) {
             "After ESME_RTHROTTLED, a message is retried this much later (and the bind's rate "
             "is halved, then restored step by step).",
             1, 3'600'000);
-  s.integer("messaging.smpp_max_retry_ms", 300'000,
-            "Cap on the pause before retrying a message the SMSC refused for now (the contract "
-            "table asks 180 s after ESME_RMSGQFUL, 300 s after ESME_RINVSCHED).",
+  s.integer("messaging.max_retry_ms", 300'000,
+            "Cap on the pause before retrying a message a route refused for now (the SMPP "
+            "contract table asks 180 s after ESME_RMSGQFUL; carriers' Retry-After).",
             1, 3'600'000);
   s.integer("messaging.smpp_link_retry_ms", 1'000,
             "A message whose bind went down or timed out is retried this much later.", 1,

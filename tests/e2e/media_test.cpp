@@ -110,11 +110,11 @@ TEST_P(Media, UploadedPictureIsServedToItsOwnerOnly) {
   EXPECT_EQ(other.status, 404) << other.body;
   EXPECT_EQ(other.header("content-type"), "application/problem+json");
   // A user of another tenant too.
-  auto t = http_json(port(), "POST", "/v1/admin/tenants",
-                     json::serialize(json::object{{"slug", "other"},
-                                                  {"name", "Other"},
-                                                  {"hostnames", json::array{"other.test"}}}),
-                     op_);
+  auto t = http_json(
+      port(), "POST", "/v1/admin/tenants",
+      json::serialize(json::object{
+          {"slug", "other"}, {"name", "Other"}, {"hostnames", json::array{"other.test"}}}),
+      op_);
   ASSERT_EQ(t.status, 201) << t.body;
   Account oz = signed_up_user(port(), op_, "oz@example.com", "other.test");
   auto far = call(port(), "GET", "/v1/media/" + id, "", oz.access_token, "other.test");
@@ -124,9 +124,9 @@ TEST_P(Media, UploadedPictureIsServedToItsOwnerOnly) {
   EXPECT_EQ(anon.status, 401) << anon.body;
   auto anon_up = upload(port(), "", kPng, "image/png");
   EXPECT_EQ(anon_up.status, 401) << anon_up.body;
-  EXPECT_EQ(call(port(), "GET", "/v1/media/med_01jd0000000000000000000000", "", ann.access_token)
-                .status,
-            404);
+  EXPECT_EQ(
+      call(port(), "GET", "/v1/media/med_01jd0000000000000000000000", "", ann.access_token).status,
+      404);
 
   // A PDF is a download, not a page.
   auto pdf = upload(port(), ben.access_token, "%PDF-1.4\n%%EOF\n", "");
@@ -144,10 +144,13 @@ TEST_P(Media, ExecutablesPagesAndOversizeBodiesAreRefused) {
   EXPECT_EQ(html.status, 415) << html.body;
   EXPECT_EQ(html.header("content-type"), "application/problem+json");
   EXPECT_EQ(code_of(html), "unsupported_media_type");
-  auto exe = upload(port(), ann.access_token, std::string("MZ\x90\x00\x03\x00\x00\x00", 8),
-                    "image/png");
+  auto exe =
+      upload(port(), ann.access_token, std::string("MZ\x90\x00\x03\x00\x00\x00", 8), "image/png");
   EXPECT_EQ(exe.status, 415) << exe.body;
-  auto elf = upload(port(), ann.access_token, std::string("\x7f" "ELF\x02\x01\x01\x00", 8),
+  auto elf = upload(port(), ann.access_token,
+                    std::string("\x7f"
+                                "ELF\x02\x01\x01\x00",
+                                8),
                     "application/octet-stream");
   EXPECT_EQ(elf.status, 415) << elf.body;
   // A picture declared as something else entirely.
@@ -183,8 +186,8 @@ TEST_P(Media, SignedLinksServeCarriersWithoutCredentials) {
   EXPECT_EQ(bad.header("content-type"), "application/problem+json");
   EXPECT_EQ(code_of(bad), "bad_signature");
   // A later expiry with the old signature.
-  auto longer = http_get(port(), "/media/" + id + "?exp=" + std::to_string(now_s() + 6000) +
-                                     "&sig=" + sig);
+  auto longer =
+      http_get(port(), "/media/" + id + "?exp=" + std::to_string(now_s() + 6000) + "&sig=" + sig);
   EXPECT_EQ(longer.status, 403) << longer.body;
   // Correctly signed, but expired.
   std::string past = std::to_string(now_s() - 5);

@@ -53,7 +53,7 @@ class MessagingE2E : public NumbersWorld {
     std::vector<std::string> base{"--set", bind_url(window),
                                   "--set", "messaging.smpp_link_retry_ms=100",
                                   "--set", "messaging.smpp_throttle_retry_ms=200",
-                                  "--set", "messaging.smpp_max_retry_ms=300",
+                                  "--set", "messaging.max_retry_ms=300",
                                   "--set", "messaging.retry_base_ms=100",
                                   "--set", "messaging.user_rate_per_minute=0",
                                   "--set", "jobs.poll_ms=50"};

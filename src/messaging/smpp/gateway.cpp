@@ -714,10 +714,11 @@ class Gateway::Impl : public std::enable_shared_from_this<Gateway::Impl> {
       done(CommandStatus::ESME_ROK);
       return;
     }
-    if (delivering_.count(key)) {
-      // A part again while the whole message is with the consumer: it is
-      // stored (replaced); the removal after the ack takes it too.
-      done(CommandStatus::ESME_ROK);
+    if (auto it = delivering_.find(key); it != delivering_.end()) {
+      // A part again while the whole message is with the consumer (the SMSC
+      // gave up waiting for our response): it is stored (replaced) and gets
+      // the answer the completing part gets.
+      it->second.push_back(std::move(done));
       return;
     }
     auto parts = std::move(**r);
@@ -728,48 +729,56 @@ class Gateway::Impl : public std::enable_shared_from_this<Gateway::Impl> {
       remove_parts(std::move(part), [d = std::move(done)] { d(CommandStatus::ESME_RX_P_APPN); });
       return;
     }
-    delivering_.insert(key);
+    delivering_[key].push_back(std::move(done));
     sms.text = std::move(*text);
     sms.parts = static_cast<int>(parts.size());
     sms.data_coding = parts.front().data_coding;
     sms.concat_key = describe(key);
     sms.received_ms = parts.back().received_ms;
     for (const auto& p : parts) sms.received_ms = std::max(sms.received_ms, p.received_ms);
-    auto done_shared = std::make_shared<Session::DeliverDone>(std::move(done));
     auto once = std::make_shared<std::atomic<bool>>(false);
     std::weak_ptr<Impl> weak = shared_from_this();
-    Ack ack = [weak, once, done_shared, part, key](bool ok) {
+    Ack ack = [weak, once, part, key](bool ok) {
       if (once->exchange(true)) return;
       auto me = weak.lock();
-      if (!me) {
-        (*done_shared)(CommandStatus::ESME_RX_T_APPN);
-        return;
-      }
-      asio::post(me->strand_, [me, ok, done_shared, part, key]() mutable {
+      if (!me) return;  // gone: nothing answers, the SMSC redelivers
+      asio::post(me->strand_, [me, ok, part, key]() mutable {
         if (!ok) {
-          me->delivering_.erase(key);
-          (*done_shared)(CommandStatus::ESME_RX_T_APPN);
+          me->answer_delivering(key, CommandStatus::ESME_RX_T_APPN);
           return;
         }
-        me->remove_parts(std::move(part), [me, done_shared, key] {
-          me->delivering_.erase(key);
-          (*done_shared)(CommandStatus::ESME_ROK);
-        });
+        me->remove_parts(std::move(part),
+                         [me, key] { me->answer_delivering(key, CommandStatus::ESME_ROK); });
       });
     };
     deliver_mo(std::move(sms), std::move(ack));
   }
 
+  // Answers the parts waiting for the consumer's verdict on a message.
+  void answer_delivering(const MoPartKey& key, CommandStatus status) {
+    auto it = delivering_.find(key);
+    if (it == delivering_.end()) return;
+    auto waiting = std::move(it->second);
+    delivering_.erase(it);
+    for (auto& d : waiting) d(status);
+  }
+
+  // Removes a message's parts (in turn with the adds of its key).
   void remove_parts(MoPart part, std::function<void()> then_fn) {
-    blocking([store = store_, part] { return store->remove(part); },
-             [self = shared_from_this(), part, then_fn = std::move(then_fn)](Status st) {
-               if (!st) {
-                 // The message is stored: the leftover parts expire.
-                 self->logger_->warn("smpp: cannot remove the parts of {}: {}",
-                                     describe(key_of(part)), st.error().message);
-               }
-               then_fn();
-             });
+    auto key = key_of(part);
+    keyed(key, [self = shared_from_this(), part = std::move(part), key,
+                then_fn = std::move(then_fn)]() mutable {
+      self->blocking([store = self->store_, part] { return store->remove(part); },
+                     [self, key, then_fn = std::move(then_fn)](Status st) {
+                       self->keyed_next(key);
+                       if (!st) {
+                         // The message is stored: the leftover parts expire.
+                         self->logger_->warn("smpp: cannot remove the parts of {}: {}",
+                                             describe(key), st.error().message);
+                       }
+                       then_fn();
+                     });
+    });
   }
 
   // ---- stop -------------------------------------------------------------
@@ -802,7 +811,8 @@ class Gateway::Impl : public std::enable_shared_from_this<Gateway::Impl> {
   MoHandler mo_;
   ReceiptHandler receipt_;
   std::map<MoPartKey, std::deque<std::function<void()>>> key_queue_;
-  std::set<MoPartKey> delivering_;
+  // Messages handed to the consumer, with the parts waiting for its ack.
+  std::map<MoPartKey, std::vector<Session::DeliverDone>> delivering_;
 };
 
 // ---------------------------------------------------------------------------

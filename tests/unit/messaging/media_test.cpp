@@ -49,11 +49,17 @@ TEST(MediaSniff, RecognisesEachSupportedType) {
   EXPECT_EQ(sniff_media_type("GIF89a\x01\x00\x01\x00"), "image/gif");
   EXPECT_EQ(sniff_media_type("GIF87a\x01\x00\x01\x00"), "image/gif");
   EXPECT_EQ(sniff_media_type(std::string("RIFF\x24\x00\x00\x00WEBPVP8 ", 16)), "image/webp");
-  EXPECT_EQ(sniff_media_type(std::string("\x00\x00\x00\x20" "ftypisom\x00\x00\x02\x00", 16)),
+  EXPECT_EQ(sniff_media_type(std::string("\x00\x00\x00\x20"
+                                         "ftypisom\x00\x00\x02\x00",
+                                         16)),
             "video/mp4");
-  EXPECT_EQ(sniff_media_type(std::string("\x00\x00\x00\x18" "ftypmp42\x00\x00\x00\x00", 16)),
+  EXPECT_EQ(sniff_media_type(std::string("\x00\x00\x00\x18"
+                                         "ftypmp42\x00\x00\x00\x00",
+                                         16)),
             "video/mp4");
-  EXPECT_EQ(sniff_media_type(std::string("\x00\x00\x00\x14" "ftyp3gp4\x00\x00\x00\x00", 16)),
+  EXPECT_EQ(sniff_media_type(std::string("\x00\x00\x00\x14"
+                                         "ftyp3gp4\x00\x00\x00\x00",
+                                         16)),
             "video/3gpp");
   EXPECT_EQ(sniff_media_type("#!AMR\n\x3c\x91"), "audio/amr");
   EXPECT_EQ(sniff_media_type(std::string("ID3\x04\x00\x00\x00\x00\x00\x21", 10)), "audio/mpeg");
@@ -66,22 +72,27 @@ TEST(MediaSniff, RecognisesEachSupportedType) {
 
 TEST(MediaSniff, RefusesJunkAndLookalikes) {
   for (const std::string& junk : std::vector<std::string>{
-           "",
-           "<!DOCTYPE html><html><script>alert(1)</script>",
+           "", "<!DOCTYPE html><html><script>alert(1)</script>",
            "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
-           std::string("MZ\x90\x00\x03\x00", 6),           // Windows executable
-           std::string("\x7f" "ELF\x02\x01\x01\x00", 8),   // ELF executable
+           std::string("MZ\x90\x00\x03\x00", 6),  // Windows executable
+           std::string("\x7f"
+                       "ELF\x02\x01\x01\x00",
+                       8),  // ELF executable
            "#!/bin/sh\nrm -rf /\n",
-           "#!AMR-WB\n",                                    // wide-band AMR: not taken
+           "#!AMR-WB\n",                                     // wide-band AMR: not taken
            std::string("RIFF\x24\x00\x00\x00WAVEfmt ", 16),  // WAV, not WebP
-           std::string("\x00\x00\x00\x18" "ftypheic\x00\x00\x00\x00", 16),  // HEIF picture
-           std::string("\x00\x00\x00\x18" "ftypM4A \x00\x00\x00\x00", 16),  // AAC audio
-           bytes({0xFF, 0xF1, 0x50, 0x80}),                 // AAC ADTS, not MPEG layer 1-3
-           bytes({0xFF, 0xFB, 0xF0, 0x64}),                 // MPEG frame with a bad bitrate
-           bytes({0xFF, 0xD8}),                             // truncated JPEG marker
-           "PK\x03\x04",                                    // zip
-           "VERSION:3.0\nBEGIN:VCARD",                      // not at the start
-           "\x89PNG\r\n",                                   // truncated signature
+           std::string("\x00\x00\x00\x18"
+                       "ftypheic\x00\x00\x00\x00",
+                       16),  // HEIF picture
+           std::string("\x00\x00\x00\x18"
+                       "ftypM4A \x00\x00\x00\x00",
+                       16),                  // AAC audio
+           bytes({0xFF, 0xF1, 0x50, 0x80}),  // AAC ADTS, not MPEG layer 1-3
+           bytes({0xFF, 0xFB, 0xF0, 0x64}),  // MPEG frame with a bad bitrate
+           bytes({0xFF, 0xD8}),              // truncated JPEG marker
+           "PK\x03\x04",                     // zip
+           "VERSION:3.0\nBEGIN:VCARD",       // not at the start
+           "\x89PNG\r\n",                    // truncated signature
        }) {
     EXPECT_EQ(sniff_media_type(junk), "") << "bytes: " << crypto::hex_encode(junk);
   }
@@ -148,12 +159,12 @@ TEST(MediaCidr, ParsesNetworksAndHosts) {
 }
 
 TEST(MediaCidr, RefusesInternalIpv4AndTheirEdges) {
-  for (const char* a :
-       {"127.0.0.1", "127.255.255.255", "0.0.0.0", "0.255.255.255", "10.0.0.0", "10.255.255.255",
-        "172.16.0.0", "172.31.255.255", "192.168.0.1", "192.168.255.255", "169.254.169.254",
-        "169.254.0.0", "100.64.0.0", "100.127.255.255", "224.0.0.1", "239.255.255.255",
-        "240.0.0.1", "255.255.255.255", "192.0.0.8", "192.0.2.1", "198.18.0.1", "198.19.255.255",
-        "198.51.100.1", "203.0.113.9"})
+  for (const char* a : {"127.0.0.1",   "127.255.255.255", "0.0.0.0",         "0.255.255.255",
+                        "10.0.0.0",    "10.255.255.255",  "172.16.0.0",      "172.31.255.255",
+                        "192.168.0.1", "192.168.255.255", "169.254.169.254", "169.254.0.0",
+                        "100.64.0.0",  "100.127.255.255", "224.0.0.1",       "239.255.255.255",
+                        "240.0.0.1",   "255.255.255.255", "192.0.0.8",       "192.0.2.1",
+                        "198.18.0.1",  "198.19.255.255",  "198.51.100.1",    "203.0.113.9"})
     EXPECT_FALSE(allowed(a)) << a;
   for (const char* a : {"8.8.8.8", "1.1.1.1", "9.255.255.255", "11.0.0.0", "172.15.255.255",
                         "172.32.0.0", "192.167.255.255", "192.169.0.0", "169.253.255.255",
@@ -163,12 +174,30 @@ TEST(MediaCidr, RefusesInternalIpv4AndTheirEdges) {
 }
 
 TEST(MediaCidr, RefusesInternalIpv6AndMappedIpv4) {
-  for (const char* a :
-       {"::", "::1", "fe80::1", "febf:ffff::1", "fec0::1", "fc00::1", "fdff:ffff::1", "ff02::1",
-        "ff0e::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
-        "::ffff:0.0.0.0", "::ffff:100.64.0.1", "::ffff:224.0.0.1", "::127.0.0.1", "::8.8.8.8",
-        "64:ff9b::10.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b:1::1", "2002:a00:1::1",
-        "2002:7f00:1::1", "2001:db8::1", "100::1"})
+  for (const char* a : {"::",
+                        "::1",
+                        "fe80::1",
+                        "febf:ffff::1",
+                        "fec0::1",
+                        "fc00::1",
+                        "fdff:ffff::1",
+                        "ff02::1",
+                        "ff0e::1",
+                        "::ffff:127.0.0.1",
+                        "::ffff:10.0.0.1",
+                        "::ffff:169.254.169.254",
+                        "::ffff:0.0.0.0",
+                        "::ffff:100.64.0.1",
+                        "::ffff:224.0.0.1",
+                        "::127.0.0.1",
+                        "::8.8.8.8",
+                        "64:ff9b::10.0.0.1",
+                        "64:ff9b::127.0.0.1",
+                        "64:ff9b:1::1",
+                        "2002:a00:1::1",
+                        "2002:7f00:1::1",
+                        "2001:db8::1",
+                        "100::1"})
     EXPECT_FALSE(allowed(a)) << a;
   for (const char* a : {"2606:4700:4700::1111", "2001:4860:4860::8888", "::ffff:8.8.8.8",
                         "64:ff9b::8.8.8.8", "2002:808:808::1", "fbff:ffff::1", "fe7f:ffff::1"})
@@ -287,7 +316,10 @@ TEST_P(MediaStoreTest, RefusesEmptyOversizeUnknownAndMislabelledUploads) {
   // Aliases and vague labels of the same kind are fine: the bytes decide.
   EXPECT_EQ(reason(kPng, "image/jpg"), "ok");
   EXPECT_EQ(reason(kPng, " IMAGE/PNG ; name=a.png"), "ok");
-  EXPECT_EQ(reason(std::string("\x00\x00\x00\x14" "ftyp3gp4\x00\x00\x00\x00", 16), "audio/3gpp"),
+  EXPECT_EQ(reason(std::string("\x00\x00\x00\x14"
+                               "ftyp3gp4\x00\x00\x00\x00",
+                               16),
+                   "audio/3gpp"),
             "ok");
   EXPECT_EQ(reason("BEGIN:VCARD\nEND:VCARD\n", "text/x-vcard"), "ok");
   EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM media"), 5);
@@ -338,7 +370,7 @@ TEST_P(MediaStoreTest, SignedUrlsVerifyUntilTheyExpireAndOnlyAsIssued) {
   EXPECT_EQ(u.sig, crypto::base64url_encode(crypto::hmac_sha256(key, id + "." + u.exp)));
 
   EXPECT_TRUE(store_->verify_signed(u.id, u.exp, u.sig, now_s));
-  EXPECT_TRUE(store_->verify_signed(u.id, u.exp, u.sig, now_s + 600));  // the last second
+  EXPECT_TRUE(store_->verify_signed(u.id, u.exp, u.sig, now_s + 600));   // the last second
   EXPECT_FALSE(store_->verify_signed(u.id, u.exp, u.sig, now_s + 601));  // expired
 
   std::string tampered = u.sig;
@@ -405,8 +437,9 @@ class TinyHttp {
     }
   }
   static std::string head(int status, std::size_t length, const std::string& extra = "") {
-    return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
-           std::to_string(length) + "\r\nConnection: close\r\n" + extra + "\r\n";
+    return "HTTP/1.1 " + std::to_string(status) +
+           " X\r\nContent-Length: " + std::to_string(length) + "\r\nConnection: close\r\n" + extra +
+           "\r\n";
   }
 
  private:
@@ -430,8 +463,9 @@ class TinyHttp {
         }
         auto sp1 = req.find(' ');
         auto sp2 = req.find(' ', sp1 + 1);
-        std::string path =
-            sp1 == std::string::npos || sp2 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
+        std::string path = sp1 == std::string::npos || sp2 == std::string::npos
+                               ? ""
+                               : req.substr(sp1 + 1, sp2 - sp1 - 1);
         handler_(c, path, req);
         ::shutdown(c, SHUT_RDWR);
         ::close(c);
@@ -459,14 +493,13 @@ class MediaFetchTest : public MediaStoreTest {
     options_.max_bytes = 64 * 1024;
     options_.fetch_timeout_ms = 500;
     // A second loopback address, outside an allow-list of 127.0.0.1 alone.
-    other_ = std::make_unique<TinyHttp>("127.0.0.2", [](int fd, const std::string&,
-                                                        const std::string&) {
-      TinyHttp::send_all(fd, TinyHttp::head(200, kPng.size()) + kPng);
-    });
-    server_ = std::make_unique<TinyHttp>("127.0.0.1", [this](int fd, const std::string& path,
-                                                             const std::string& req) {
-      serve(fd, path, req);
-    });
+    other_ =
+        std::make_unique<TinyHttp>("127.0.0.2", [](int fd, const std::string&, const std::string&) {
+          TinyHttp::send_all(fd, TinyHttp::head(200, kPng.size()) + kPng);
+        });
+    server_ = std::make_unique<TinyHttp>(
+        "127.0.0.1",
+        [this](int fd, const std::string& path, const std::string& req) { serve(fd, path, req); });
     ASSERT_TRUE(server_->ok() && other_->ok()) << "cannot listen on 127.0.0.1 and 127.0.0.2";
   }
   void TearDown() override {
@@ -479,8 +512,8 @@ class MediaFetchTest : public MediaStoreTest {
   void serve(int fd, const std::string& path, const std::string& req) {
     if (path == "/pic") {
       // A lying Content-Type: the bytes decide.
-      TinyHttp::send_all(fd, TinyHttp::head(200, kPng.size(), "Content-Type: text/html\r\n") +
-                                 kPng);
+      TinyHttp::send_all(fd,
+                         TinyHttp::head(200, kPng.size(), "Content-Type: text/html\r\n") + kPng);
     } else if (path == "/private") {
       bool authed = req.find("Authorization: Basic dXNlcjpzZWNyZXQ=") != std::string::npos;
       if (authed)
@@ -510,8 +543,8 @@ class MediaFetchTest : public MediaStoreTest {
       if (n == 0)
         TinyHttp::send_all(fd, TinyHttp::head(200, kPng.size()) + kPng);
       else
-        TinyHttp::send_all(fd, TinyHttp::head(302, 0,
-                                              "Location: /hop/" + std::to_string(n - 1) + "\r\n"));
+        TinyHttp::send_all(
+            fd, TinyHttp::head(302, 0, "Location: /hop/" + std::to_string(n - 1) + "\r\n"));
     } else if (path == "/html") {
       std::string body = "<html><body>not a picture</body></html>";
       TinyHttp::send_all(fd, TinyHttp::head(200, body.size()) + body);
@@ -522,8 +555,7 @@ class MediaFetchTest : public MediaStoreTest {
 
   Result<Media> fetch(const std::string& url, const std::string& user = "",
                       const std::string& password = "") {
-    return store_->fetch_remote(TenantScope{alice_.tenant_id}, alice_.user_id, url, user,
-                                password);
+    return store_->fetch_remote(TenantScope{alice_.tenant_id}, alice_.user_id, url, user, password);
   }
   void allow(std::initializer_list<const char*> list) {
     options_.fetch_allow = nets(list);

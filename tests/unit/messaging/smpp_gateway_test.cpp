@@ -789,6 +789,29 @@ TEST_P(SmppGatewayReassemblyTest, AckFalseKeepsThePartsAndARedeliveryCompletesAg
   EXPECT_EQ(stored_parts(), 0);
 }
 
+TEST_P(SmppGatewayReassemblyTest, APartRepeatedWhileTheConsumerHasTheMessageGetsItsAnswer) {
+  Inbox<InboundSms> mo;
+  start_gateway(mo);
+  script_json(json::value{{"deliver", json::array{udh_part("050003090201", "left "),
+                                                  udh_part("050003090202", "right")}}});
+  ASSERT_TRUE(mo.wait(1));
+  // The SMSC gives up waiting and sends the last part again; a single MO
+  // after it shows when the gateway has it.
+  script_json(json::value{{"deliver", udh_part("050003090202", "right")}});
+  script(R"({"mo": {"text": "barrier"}})");
+  ASSERT_TRUE(mo.wait(2));
+  EXPECT_EQ(mo.at(1).text, "barrier");
+  mo.ack(1, true);
+  ASSERT_TRUE(eventually([&] { return statuses().size() == 2; }));
+  // The consumer could not store the message: both copies of the last part
+  // are refused, so the SMSC tries again.
+  mo.ack(0, false);
+  ASSERT_TRUE(eventually([&] { return statuses().size() == 4; }));
+  EXPECT_EQ(statuses(), (std::vector<int>{0, 0, 0x64, 0x64}));
+  EXPECT_EQ(stored_parts(), 2);
+  EXPECT_EQ(mo.size(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, SmppGatewayReassemblyTest,
                          ::testing::Values(StoreKind::memory, StoreKind::sqlite,
                                            StoreKind::mariadb),
