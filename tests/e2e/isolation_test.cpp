@@ -88,9 +88,10 @@ std::string id_prefix_of(const std::string& path) {
   auto slash = path.rfind('/', brace - 2);
   std::string collection = path.substr(slash + 1, brace - slash - 2);
   static const std::map<std::string, std::string> kKnown{
-      {"tenants", "ten"},       {"users", "usr"}, {"sessions", "ses"},     {"api-keys", "key"},
-      {"emails", "eml"},        {"jobs", "job"},  {"events", "evt"},       {"numbers", "num"},
-      {"number-orders", "nor"}, {"plans", "pln"}, {"subscriptions", "sub"}};
+      {"tenants", "ten"},       {"users", "usr"}, {"sessions", "ses"},      {"api-keys", "key"},
+      {"emails", "eml"},        {"jobs", "job"},  {"events", "evt"},        {"numbers", "num"},
+      {"number-orders", "nor"}, {"plans", "pln"}, {"subscriptions", "sub"}, {"messages", "msg"},
+      {"conversations", "cnv"}};
   auto it = kKnown.find(collection);
   return it == kKnown.end() ? "" : it->second;
 }
@@ -155,6 +156,8 @@ struct TenantWorld {
   // Numbers and billing: the user's number, its order, a plan and the
   // user's subscription to it.
   std::string number_id, order_id, plan_id, subscription_id, port_id;
+  // Messaging: a message the user sent and its conversation.
+  std::string message_id, conversation_id;
 };
 
 // An A caller: a token, a role rank and its own ids by id prefix.
@@ -286,6 +289,14 @@ class Isolation : public E2E {
     auto sub = http(port(), buy);
     ASSERT_EQ(sub.status, 201) << sub.body;
     t.subscription_id = jstr(sub.json(), "id");
+    buy.target = "/v1/messages";
+    buy.headers["Idempotency-Key"] = "iso-msg-" + slug;
+    buy.body =
+        json::serialize(json::object{{"from", did}, {"to", "+12025550123"}, {"text", "isolation"}});
+    auto msg = http(port(), buy);
+    ASSERT_EQ(msg.status, 201) << msg.body;
+    t.message_id = jstr(msg.json(), "id");
+    t.conversation_id = jstr(msg.json(), "conversation_id");
     auto ported =
         call(port(), "POST", "/v1/port-requests",
              json::serialize(json::object{
@@ -315,15 +326,17 @@ class Isolation : public E2E {
     EXPECT_GE(ids.size(), 7u) << "tenant B's user should have two sessions";
     ids.insert(ids.end(), b_.email_ids.begin(), b_.email_ids.end());
     ids.push_back(job_id_);
-    ids.insert(ids.end(), {b_.number_id, b_.order_id, b_.plan_id, b_.subscription_id, b_.port_id});
+    ids.insert(ids.end(), {b_.number_id, b_.order_id, b_.plan_id, b_.subscription_id, b_.port_id,
+                           b_.message_id, b_.conversation_id});
     return ids;
   }
 
   // A's plain user and A's tenant admin, with their own ids.
   std::vector<Caller> a_callers() const {
     Caller user{"A's user", a_.user.access_token, 0, {}};
-    user.own = {{"ten", a_.id},       {"usr", a_.user.id},  {"ses", a_.user_spare_session},
-                {"key", a_.user_key}, {"nor", a_.order_id}, {"sub", a_.subscription_id}};
+    user.own = {{"ten", a_.id},         {"usr", a_.user.id},        {"ses", a_.user_spare_session},
+                {"key", a_.user_key},   {"nor", a_.order_id},       {"sub", a_.subscription_id},
+                {"msg", a_.message_id}, {"cnv", a_.conversation_id}};
     Caller admin{"A's tenant_admin", a_.admin.access_token, 2, {}};
     admin.own = {{"ten", a_.id},
                  {"usr", a_.user.id},
@@ -369,22 +382,29 @@ TEST_P(Isolation, EveryIdOfAnotherTenantIsNotFoundOnEveryRoute) {
 
   // The positive control: with A's own ids the same routes find the object
   // wherever the caller may use them, so the 404s above are about B.
+  // Deletions go last (a deleted object is gone for the routes after it),
+  // and a conversation after its messages (deleting it deletes them).
   std::map<std::string, int> own_status;  // "caller METHOD path" -> status
-  for (const auto& op : ops) {
-    if (!has_parameter(op.path)) continue;
-    for (const auto& c : callers) {
-      if (c.rank < op.min_rank) continue;
-      auto own = c.own.find(id_prefix_of(op.path));
-      if (own == c.own.end()) continue;
-      auto r = call(port(), op.method, fill(op.path, own->second), body_for(op.method), c.token,
-                    a_.host);
-      own_status[c.name + " " + op.method + " " + op.path] = r.status;
-      EXPECT_TRUE(r.status < 500 && r.status != 401 && r.status != 403 && r.status != 404)
-          << c.name << ": " << op.method << " " << op.path << " with A's own id " << own->second
-          << " gave " << r.status << "\n"
-          << r.body;
+  auto pass_of = [](const Operation& op) {
+    if (op.method != "DELETE") return 0;
+    return op.path.rfind("/v1/conversations/", 0) == 0 ? 2 : 1;
+  };
+  for (int pass = 0; pass < 3; ++pass)
+    for (const auto& op : ops) {
+      if (!has_parameter(op.path) || pass_of(op) != pass) continue;
+      for (const auto& c : callers) {
+        if (c.rank < op.min_rank) continue;
+        auto own = c.own.find(id_prefix_of(op.path));
+        if (own == c.own.end()) continue;
+        auto r = call(port(), op.method, fill(op.path, own->second), body_for(op.method), c.token,
+                      a_.host);
+        own_status[c.name + " " + op.method + " " + op.path] = r.status;
+        EXPECT_TRUE(r.status < 500 && r.status != 401 && r.status != 403 && r.status != 404)
+            << c.name << ": " << op.method << " " << op.path << " with A's own id " << own->second
+            << " gave " << r.status << "\n"
+            << r.body;
+      }
     }
-  }
   EXPECT_EQ(own_status["A's user DELETE /v1/sessions/{id}"], 204);
   EXPECT_EQ(own_status["A's tenant_admin DELETE /v1/sessions/{id}"], 204);
   EXPECT_EQ(own_status["A's user DELETE /v1/api-keys/{id}"], 204);
