@@ -129,7 +129,7 @@ std::string preview_of(const std::string& text, const std::vector<std::string>& 
 std::string like_pattern(const std::string& s) {
   std::string out = "%";
   for (char ch : s) {
-    if (ch == '%' || ch == '_' || ch == '\\') out += '\\';
+    if (ch == '%' || ch == '_' || ch == '!') out += '!';
     out += ch;
   }
   return out + "%";
@@ -899,11 +899,11 @@ Result<std::vector<Message>> MessageService::messages(const UserScope& u, const 
       args.emplace_back(q.conversation_id);
     }
     if (!q.q.empty()) {
-      sql += " AND body LIKE ? ESCAPE '\\'";
+      sql += " AND body LIKE ? ESCAPE '!'";
       args.emplace_back(like_pattern(q.q));
     }
     if (!q.participant.empty()) {
-      sql += " AND (sender LIKE ? ESCAPE '\\' OR recipients LIKE ? ESCAPE '\\')";
+      sql += " AND (sender LIKE ? ESCAPE '!' OR recipients LIKE ? ESCAPE '!')";
       args.emplace_back(like_pattern(q.participant));
       args.emplace_back(like_pattern(q.participant));
     }
@@ -929,16 +929,16 @@ Result<std::vector<Conversation>> MessageService::conversations(const UserScope&
         std::vector<Value> args{u.tenant_id, u.user_id};
         if (!q.q.empty()) {
           sql +=
-              " AND (last_preview LIKE ? ESCAPE '\\' OR participants_key LIKE ? ESCAPE '\\' "
+              " AND (last_preview LIKE ? ESCAPE '!' OR participants_key LIKE ? ESCAPE '!' "
               "OR id IN (SELECT conversation_id FROM messages WHERE user_id = ? AND "
-              "deleted_at IS NULL AND body LIKE ? ESCAPE '\\'))";
+              "deleted_at IS NULL AND body LIKE ? ESCAPE '!'))";
           args.emplace_back(like_pattern(q.q));
           args.emplace_back(like_pattern(q.q));
           args.emplace_back(u.user_id);
           args.emplace_back(like_pattern(q.q));
         }
         if (!q.participant.empty()) {
-          sql += " AND participants_key LIKE ? ESCAPE '\\'";
+          sql += " AND participants_key LIKE ? ESCAPE '!'";
           args.emplace_back(like_pattern(q.participant));
         }
         if (!q.after.empty()) {
@@ -1219,7 +1219,7 @@ Status MessageService::apply_status(const std::string& route, const std::string&
 Result<int> MessageService::reclaim(const std::string& node_prefix, const std::string& owner) {
   return db_.in_transaction<int>([&](Connection& tx) -> Result<int> {
     RH_ASSIGN(auto res, tx.exec("UPDATE message_deliveries SET due_at = 0 WHERE status = "
-                                "'sending' AND lease_owner LIKE ? AND lease_owner <> ?",
+                                "'sending' AND lease_owner LIKE ? ESCAPE '!' AND lease_owner <> ?",
                                 {like_pattern(node_prefix).substr(1), owner}));
     return static_cast<int>(res.affected);
   });
