@@ -215,8 +215,6 @@ class Gateway::Impl : public std::enable_shared_from_this<Gateway::Impl> {
     return out;
   }
 
-  asio::io_context& ioc() { return ioc_; }
-
  private:
   // One session of a bind, with its rate-lowering state (strand only, but
   // for the immutable fields that status() reads).

@@ -76,6 +76,7 @@
 //                   "udh_hex": "050003..." or "", "text": "..."}]}  (last 2000;
 //    text is the part after the UDH, decoded by its data_coding)
 // outstanding counts submit_sm received and not yet answered on live links.
+// GET /texts returns {"<text>": times submitted, ...} over the process's life.
 'use strict';
 
 const http = require('http');
@@ -142,6 +143,10 @@ function sendReceipt(session, messageId) {
   });
 }
 
+// Every submitted text with how often it came (GET /texts): for loss and
+// duplicate counts over runs longer than the `submitted` log.
+const textCounts = new Map();
+
 function recordSubmit(session, pdu) {
   const sm = pdu.short_message || {};
   let udhHex = '';
@@ -167,6 +172,7 @@ function recordSubmit(session, pdu) {
     text: text === undefined ? '' : text,
   });
   if (state.submitted.length > 2000) state.submitted.shift();
+  textCounts.set(text === undefined ? '' : text, (textCounts.get(text === undefined ? '' : text) || 0) + 1);
 }
 
 function receiving(session) {
@@ -351,6 +357,8 @@ const control = http.createServer((req, res) => {
         applyScript(JSON.parse(data || '{}'));
       } else if (req.method === 'GET' && req.url === '/state') {
         out = Object.assign({bound_sessions: bound.size}, state);
+      } else if (req.method === 'GET' && req.url === '/texts') {
+        out = Object.fromEntries(textCounts);
       } else {
         res.writeHead(404, {'content-type': 'application/json'});
         res.end('{"error":"not found"}');
