@@ -260,7 +260,6 @@ CREATE TABLE messages (
 ){{table}};
 CREATE UNIQUE INDEX messages_idempotency ON messages (user_id, idempotency_key);
 CREATE INDEX messages_thread ON messages (conversation_id, id);
-CREATE INDEX messages_daily ON messages (user_id, direction, created_at);
 CREATE TABLE message_deliveries (
   id VARCHAR(40) NOT NULL PRIMARY KEY,
   message_id VARCHAR(40) NOT NULL,
@@ -313,6 +312,12 @@ CREATE TABLE messaging_opt_outs (
   remote_e164 VARCHAR(20) NOT NULL,
   created_at BIGINT NOT NULL,
   PRIMARY KEY (local_e164, remote_e164)
+){{table}};
+CREATE TABLE messaging_daily (
+  user_id VARCHAR(40) NOT NULL,
+  day BIGINT NOT NULL,
+  sent BIGINT NOT NULL,
+  PRIMARY KEY (user_id, day)
 ){{table}};
 CREATE TABLE messaging_settings (
   tenant_id VARCHAR(40) NOT NULL PRIMARY KEY,
@@ -768,10 +773,18 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
             number->features.end())
       return make_reason(Errc::invalid_argument, "number_cannot_mms",
                          "this number cannot send MMS (media or group messages)");
-    RH_ASSIGN(auto day, tx.query_one("SELECT COUNT(*) AS n FROM messages WHERE user_id = ? AND "
-                                     "direction = 'outbound' AND created_at >= ?",
-                                     {u.user_id, now - 86'400'000}));
-    if (day.integer("n") >= tenant.limits.max_messages_per_day) {
+    // The daily cap: one counter row per user and UTC day, taken under its
+    // row lock (no count over the day's messages).
+    const std::int64_t day = now / 86'400'000;
+    RH_TRY(
+        tx.exec(tx.dialect() == storage::Dialect::sqlite
+                    ? "INSERT OR IGNORE INTO messaging_daily (user_id, day, sent) VALUES (?, ?, 0)"
+                    : "INSERT IGNORE INTO messaging_daily (user_id, day, sent) VALUES (?, ?, 0)",
+                {u.user_id, day}));
+    RH_ASSIGN(auto counted, tx.exec("UPDATE messaging_daily SET sent = sent + 1 WHERE user_id = ? "
+                                    "AND day = ? AND sent < ?",
+                                    {u.user_id, day, tenant.limits.max_messages_per_day}));
+    if (counted.affected == 0) {
       Error e =
           make_reason(Errc::too_many, "daily_limit",
                       fmt::format("at most {} messages a day", tenant.limits.max_messages_per_day));
@@ -839,6 +852,18 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
     }
     m.status = derive_status(statuses);
     RH_TRY(insert_message(tx, m, r.idempotency_key, hash));
+    m.deliveries.clear();
+    for (const auto& p : pend) {
+      Delivery d;
+      d.id = p.id;
+      d.message_id = m.id;
+      d.recipient = p.recipient;
+      d.route = p.route;
+      d.status = p.status;
+      d.cost_micros = p.cost;
+      d.updated_at = now;
+      m.deliveries.push_back(std::move(d));
+    }
     for (const auto& p : pend)
       RH_TRY(tx.exec(
           "INSERT INTO message_deliveries (id, message_id, tenant_id, user_id, recipient, route, "
@@ -860,8 +885,7 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
     return st.take_error();
   }
   if (queued && on_queued_) on_queued_();
-  RH_ASSIGN(auto stored, get_message(u, m.id));
-  return SendOutcome{std::move(stored), false};
+  return SendOutcome{std::move(m), false};
 }
 
 Result<Message> MessageService::get_message(const UserScope& u, const std::string& id) {

@@ -259,6 +259,20 @@ TEST_P(MessageServiceTest, SendingIsValidated) {
   EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM messages"), 0);
 }
 
+TEST_P(MessageServiceTest, TheDailyCapCountsSendsPerUserAndDay) {
+  accounts::TenantInput in;
+  in.max_messages_per_day = 2;
+  ASSERT_TRUE(tenants_->update(tenant_, in));
+  EXPECT_TRUE(send(alice_, "+12125550100", {"+12125550101"}, "one"));
+  EXPECT_TRUE(send(alice_, "+12125550100", {"+12125550101"}, "two"));
+  auto third = send(alice_, "+12125550100", {"+12125550101"}, "three");
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().reason, "daily_limit");
+  EXPECT_TRUE(send(bob_, "+12125550101", {"+12125550100"}, "Bob has his own"));
+  clock_.advance_ms(86'400'000);
+  EXPECT_TRUE(send(alice_, "+12125550100", {"+12125550101"}, "a new day"));
+}
+
 TEST_P(MessageServiceTest, TheSameKeyGivesTheSameMessageOnce) {
   auto a = send(alice_, "+12125550100", {"+12125550101"}, "once", "key-1");
   ASSERT_TRUE(a);
