@@ -13,19 +13,32 @@
 # starts, a fixed number of messages, closed loop. See bench/README.md.
 #
 #   bench/messaging_bench.sh [--messages 20000] [--kannel-messages 20000]
-#                            [--connections 32] [--users 8] [--windows 10,100]
-#                            [--only sqlite,mariadb,kannel,ceiling]
-#                            [--profile] [--bin PATH] [--no-build] [--no-deps]
-#                            [--keep]
+#                            [--split-messages 10000] [--connections 32]
+#                            [--users 8] [--windows 10,100]
+#                            [--only ceiling,sqlite,sqlite-normal,mariadb,kannel,split]
+#                            [--set KEY=VALUE]... [--profile] [--bin PATH]
+#                            [--no-build] [--no-deps] [--keep]
 #
 #   --messages N         messages per measured ringhouse run (after a warm-up
 #                        of 500)
 #   --kannel-messages N  messages per measured Kannel run
+#   --split-messages N   messages of each "split" run (see ringhouse_runs)
 #   --connections C      HTTP connections of the load generator
 #   --users U            ringhouse senders: U users with a number each; the
 #                        load uses them in turn
 #   --windows LIST       SMPP windows (max-pending-submits for Kannel)
-#   --only LIST          what to run (default: everything)
+#   --only LIST          what to run (default: everything):
+#                          ceiling        each SMSC alone, with an ESME
+#                          sqlite         ringhouse on SQLite, each window
+#                          sqlite-normal  the same, last window, with
+#                                         storage.sqlite_synchronous=normal
+#                          mariadb        ringhouse on MariaDB, each window
+#                          kannel         Kannel with and without its store,
+#                                         each window
+#                          split          accept-only and drain-only rates,
+#                                         SQLite and MariaDB, last window
+#   --set KEY=VALUE      extra ringhouse setting for every ringhouse run
+#                        (repeatable), e.g. --set storage.sqlite_synchronous=normal
 #   --profile            also `perf record` ringhouse during each measured
 #                        run (perf report goes to the work directory; --keep)
 #   --bin PATH           measure this ringhouse binary (implies --no-build for it)
@@ -41,11 +54,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="$ROOT/build/bench-release"
 MESSAGES=20000
 KANNEL_MESSAGES=20000
+SPLIT_MESSAGES=10000
 CONNECTIONS=32
 USERS=8
 WINDOWS=10,100
-ONLY=sqlite,mariadb,kannel,ceiling
+ONLY=ceiling,sqlite,sqlite-normal,mariadb,kannel,split
 PROFILE=0
+EXTRA_SETS=()
 BIN=""
 BUILD_IT=1
 DEPS=1
@@ -62,10 +77,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --messages) MESSAGES=$2; shift 2 ;;
     --kannel-messages) KANNEL_MESSAGES=$2; shift 2 ;;
+    --split-messages) SPLIT_MESSAGES=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --users) USERS=$2; shift 2 ;;
     --windows) WINDOWS=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    --set) EXTRA_SETS+=(--set "$2"); shift 2 ;;
     --profile) PROFILE=1; shift ;;
     --bin) BIN=$2; shift 2 ;;
     --no-build) BUILD_IT=0; shift ;;
@@ -135,6 +152,13 @@ cpu_ticks() {
   echo "$t"
 }
 HZ=$(getconf CLK_TCK)
+# thread_ticks PID: "TID ticks" of each thread, sorted by TID (for join).
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    [ -r "$t/stat" ] && echo "${t##*/} $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+  done | sort -k1,1
+}
 # field KEY LINE: the value of KEY=... in a RESULT line.
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -154,11 +178,12 @@ wait_for 10 grep -q READY "$WORK/sink.out" || die "smsc_sink did not start"
 read -r _ SMPP_PORT SINK_CONTROL <"$WORK/sink.out"
 sink_state() { curl -s "http://127.0.0.1:$SINK_CONTROL/state"; }
 sink_binds() { sink_state | sed -n 's/.*"binds":\([0-9]*\).*/\1/p'; }
+bound_since() { [ "$(sink_binds)" -gt "$1" ]; }  # bound_since N: a bind after the Nth
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "## Messaging throughput ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $LOAD_START at the start)"
 echo
-echo "Command: \`bench/messaging_bench.sh --messages $MESSAGES --kannel-messages $KANNEL_MESSAGES --connections $CONNECTIONS --users $USERS --windows $WINDOWS --only $ONLY\`"
+echo "Command: \`bench/messaging_bench.sh --messages $MESSAGES --kannel-messages $KANNEL_MESSAGES --split-messages $SPLIT_MESSAGES --connections $CONNECTIONS --users $USERS --windows $WINDOWS --only $ONLY${EXTRA_SETS[*]+ ${EXTRA_SETS[*]}}\`"
 echo
 echo "ringhouse: \`$("$BIN" version 2>/dev/null | head -1)\`; Kannel: $(dpkg-query -W -f='${Version}' kannel 2>/dev/null || echo 'not installed')"
 echo
@@ -206,6 +231,7 @@ measure() {
   local c0 c1 l0 r perf_pid=""
   c0=$(cpu_ticks "${pid_list[@]}")
   l0=$(cut -d' ' -f1 /proc/loadavg)
+  [ "$PROFILE" -eq 1 ] && thread_ticks "${pid_list[0]}" >"$WORK/threads0-$name.txt"
   if [ "$PROFILE" -eq 1 ] && [[ "$name" == ringhouse* ]] && command -v perf >/dev/null; then
     perf record -F 499 -g -o "$WORK/perf-$name.data" -p "${pid_list[0]}" >/dev/null 2>&1 &
     perf_pid=$!
@@ -223,6 +249,13 @@ measure() {
     perf report -i "$WORK/perf-$name.data" --no-children --percent-limit 1.5 --stdio \
       >"$WORK/perf-$name.txt" 2>/dev/null || true
   fi
+  if [ "$PROFILE" -eq 1 ]; then
+    # CPU seconds of each thread of the (first) server process during the run.
+    thread_ticks "${pid_list[0]}" | join - "$WORK/threads0-$name.txt" |
+      awk -v hz="$HZ" '{ d = $2 - $3; if (d > 0) printf "%s %.2f\n", $1, d / hz }' |
+      sort -k2 -nr >"$WORK/threads-$name.txt"
+    log "$name: CPU s by thread: $(head -8 "$WORK/threads-$name.txt" | tr '\n' ' ')"
+  fi
   echo "$r" >>"$WORK/results.txt"
   local e2e e2e_s cpu_ms
   e2e=$(field e2e_per_s "$r")
@@ -235,15 +268,28 @@ measure() {
 }
 
 # ------------------------------------------------------------- ringhouse
+# ringhouse_runs DRIVER WINDOW [VARIANT]
+#   VARIANT ""      the figure: POST /v1/messages -> submit_sm_resp
+#   VARIANT normal  the same with storage.sqlite_synchronous=normal (no fsync
+#                   per commit: survives a crash of the process, not of the
+#                   machine, like Kannel's store file)
+#   VARIANT split   the two halves apart: the messages are accepted while the
+#                   bind points at a port nobody listens on (accepted/s with
+#                   no dispatching), then an SMSC comes up on that port and
+#                   the dispatcher drains the queue (submits/s with no HTTP)
 ringhouse_runs() {
-  local driver=$1 w=$2 name="ringhouse-$1-w$2"
-  local data="$WORK/$name" url="" rh_pid db_pids=""
+  local driver=$1 w=$2 variant=${3:-}
+  local name="ringhouse-$driver${variant:+_$variant}-w$w"
+  local data="$WORK/$name" rh_pid db_pids="" smpp_port=$SMPP_PORT
+  [ "$variant" = split ] && smpp_port=$(free_port)
   local -a args=(--data-dir "$data" --set http.address=127.0.0.1 --set log.access_log=off
     --set log.level=warn --set auth.access_token_ttl_s=3600
     --set messaging.user_rate_per_minute=0
-    --set "messaging.smpp_binds=smpp://$SYSTEM_ID:$SMPP_PASSWORD@127.0.0.1:$SMPP_PORT?route=smpp-a&window=$w")
+    --set "messaging.smpp_binds=smpp://$SYSTEM_ID:$SMPP_PASSWORD@127.0.0.1:$smpp_port?route=smpp-a&window=$w${variant:+&reconnect_ms=200}"
+    ${EXTRA_SETS[@]+"${EXTRA_SETS[@]}"})
+  [ "$variant" = normal ] && args+=(--set storage.sqlite_synchronous=normal)
   if [ "$driver" = mariadb ]; then
-    local db="bench_w$w"
+    local db="bench_w$w${variant:+_$variant}"
     MYSQL_PWD="$DB_PW" mariadb --no-defaults -h127.0.0.1 -P "$DB_PORT" -u "$DB_USER" \
       -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db" >&2
     args+=(--set storage.driver=mariadb --set "storage.mariadb_url=${DB_URL}$db")
@@ -260,7 +306,9 @@ ringhouse_runs() {
   port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$data/run/http.json")
   api="http://127.0.0.1:$port"
   op=$(cat "$data/secrets/operator-token")
-  wait_for 30 test "$(sink_binds)" -gt "$binds0" || die "$name: ringhouse did not bind to the SMSC"
+  if [ "$variant" != split ]; then
+    wait_for 30 bound_since "$binds0" || die "$name: ringhouse did not bind to the SMSC"
+  fi
 
   # Senders: USERS users, a number each, credit, a price for messages.
   { echo "number,trunk,messaging_route,features,monthly_price,upfront_price,region,city"
@@ -298,23 +346,73 @@ ringhouse_runs() {
     echo "$token $from" >>"$WORK/$name-senders.txt"
   done
 
-  measure "$name" "$rh_pid$db_pids" "$MESSAGES" --kind ringhouse --port "$port" \
-    --senders "$WORK/$name-senders.txt"
+  if [ "$variant" = split ]; then
+    split_run "$name" "$rh_pid" "$db_pids" "$port" "$smpp_port"
+  else
+    measure "$name" "$rh_pid$db_pids" "$MESSAGES" --kind ringhouse --port "$port" \
+      --senders "$WORK/$name-senders.txt"
+  fi
   curl -s "$api/metrics" >"$WORK/$name-metrics.txt" || true
   stop_pid "$rh_pid"
+}
+
+SPLIT_ROWS=()
+# split_run NAME RH_PID ,DB_PID PORT SMPP_PORT: accept with the link down, then drain.
+split_run() {
+  local name=$1 rh_pid=$2 db_pids=$3 port=$4 smpp_port=$5 r c0 c1 c2 sink2 sp cp st first last n
+  c0=$(cpu_ticks "$rh_pid" ${db_pids#,})
+  r=$("$LOAD_BIN" --kind ringhouse --port "$port" --senders "$WORK/$name-senders.txt" \
+    --messages "$SPLIT_MESSAGES" --connections "$CONNECTIONS" --sink "$SINK_CONTROL" --no-wait \
+    --run "split-$RANDOM" --label "$name-accept" 2>>"$WORK/load.err") || die "$name: accept phase failed: $r"
+  echo "$r" >>"$WORK/results.txt"
+  log "$name: $r"
+  c1=$(cpu_ticks "$rh_pid" ${db_pids#,})
+  "$SINK_BIN" --system-id "$SYSTEM_ID" --password "$SMPP_PASSWORD" --port "$smpp_port" \
+    >"$WORK/$name-sink.out" 2>&1 &
+  sink2=$!
+  STARTED+=("$sink2")
+  wait_for 10 grep -q READY "$WORK/$name-sink.out" || die "$name: second smsc_sink did not start"
+  read -r _ sp cp <"$WORK/$name-sink.out"
+  local until=$((SECONDS + 600))
+  while :; do
+    st=$(curl -s "http://127.0.0.1:$cp/state")
+    n=$(sed -n 's/.*"submits":\([0-9]*\).*/\1/p' <<<"$st")
+    [ "${n:-0}" -ge "$SPLIT_MESSAGES" ] && break
+    [ "$SECONDS" -lt "$until" ] || die "$name: the drain did not finish ($n of $SPLIT_MESSAGES)"
+    sleep 0.2
+  done
+  c2=$(cpu_ticks "$rh_pid" ${db_pids#,})
+  first=$(sed -n 's/.*"first_submit_ns":\([0-9]*\).*/\1/p' <<<"$st")
+  last=$(sed -n 's/.*"last_submit_ns":\([0-9]*\).*/\1/p' <<<"$st")
+  stop_pid "$sink2"
+  SPLIT_ROWS+=("$(awk -v name="$name" -v n="$SPLIT_MESSAGES" -v acc="$(field accepted_per_s "$r")" \
+    -v p50="$(field p50_ms "$r")" -v p99="$(field p99_ms "$r")" -v ls="$(field load_s "$r")" \
+    -v f="$first" -v l="$last" -v a=$((c1 - c0)) -v d=$((c2 - c1)) -v hz="$HZ" 'BEGIN {
+      s = (l - f) / 1e9
+      printf "| %s | %d | %s | %s / %s | %.2f ms/msg | %.0f | %.2f ms/msg |", name, n, acc, p50, p99,
+        a * 1000 / hz / n, (s > 0 ? n / s : 0), d * 1000 / hz / n }')")
 }
 
 if want sqlite; then
   for w in "${WINDOW_LIST[@]}"; do ringhouse_runs sqlite "$w"; done
 fi
-if want mariadb; then
+if want sqlite-normal; then
+  ringhouse_runs sqlite "${WINDOW_LIST[-1]}" normal
+fi
+if want split; then
+  ringhouse_runs sqlite "${WINDOW_LIST[-1]}" split
+fi
+if want mariadb || want split; then
   if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
     log "starting a throwaway MariaDB"
     MARIADB_DIR="$WORK/mariadb"
     DB_URL=$("$ROOT/tests/support/mariadb-server.sh" start "$MARIADB_DIR")
     [[ "$DB_URL" =~ ^mariadb://([^:@/]+):([^@/]+)@127\.0\.0\.1:([0-9]+)/$ ]] || die "unexpected URL $DB_URL"
     DB_USER=${BASH_REMATCH[1]} DB_PW=${BASH_REMATCH[2]} DB_PORT=${BASH_REMATCH[3]}
-    for w in "${WINDOW_LIST[@]}"; do ringhouse_runs mariadb "$w"; done
+    if want mariadb; then
+      for w in "${WINDOW_LIST[@]}"; do ringhouse_runs mariadb "$w"; done
+    fi
+    want split && ringhouse_runs mariadb "${WINDOW_LIST[-1]}" split
   else
     log "MariaDB is not installed (scripts/install-deps.sh test): skipped"
   fi
@@ -339,7 +437,7 @@ kannel_run() {
   /usr/sbin/bearerbox "$dir/kannel.conf" >"$dir/bearerbox.out" 2>&1 &
   bb=$!
   STARTED+=("$bb")
-  wait_for 30 test "$(sink_binds)" -gt "$binds0" || die "$name: bearerbox did not bind to the SMSC (see $dir)"
+  wait_for 30 bound_since "$binds0" || die "$name: bearerbox did not bind to the SMSC (see $dir)"
   /usr/sbin/smsbox "$dir/kannel.conf" >"$dir/smsbox.out" 2>&1 &
   sb=$!
   STARTED+=("$sb")
@@ -367,10 +465,20 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo
 ratio() { awk -v a="${RATE[$1]:-0}" -v b="${RATE[$2]:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+if [ "${#SPLIT_ROWS[@]}" -gt 0 ]; then
+  echo "### The two halves apart (window ${WINDOW_LIST[-1]}, $SPLIT_MESSAGES messages)"
+  echo
+  echo "Accept: POST /v1/messages while the bind is down (nothing is dispatched). Drain: then an SMSC comes up and the dispatcher sends the queue (no HTTP load); rate = messages / (first -> last submit_sm_resp). CPU: ringhouse (and mariadbd) per message in each phase."
+  echo
+  echo "| run | messages | accept only: msgs/s | POST p50 / p99 ms | CPU, accept | drain only: msgs/s | CPU, drain |"
+  echo "|---|---|---|---|---|---|---|"
+  for r in "${SPLIT_ROWS[@]}"; do echo "$r"; done
+  echo
+fi
 echo "| ratio (e2e msgs/s) | window | value |"
 echo "|---|---|---|"
 for w in "${WINDOW_LIST[@]}"; do
-  for d in sqlite mariadb; do
+  for d in sqlite sqlite_normal mariadb; do
     [ -n "${RATE[ringhouse-$d-w$w]:-}" ] || continue
     echo "| ringhouse $d ÷ Kannel with store | $w | $(ratio "ringhouse-$d-w$w" "kannel-store-w$w") |"
     echo "| ringhouse $d ÷ Kannel without store | $w | $(ratio "ringhouse-$d-w$w" "kannel-nostore-w$w") |"

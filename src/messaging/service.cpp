@@ -776,14 +776,27 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
     // The daily cap: one counter row per user and UTC day, taken under its
     // row lock (no count over the day's messages).
     const std::int64_t day = now / 86'400'000;
-    RH_TRY(
-        tx.exec(tx.dialect() == storage::Dialect::sqlite
-                    ? "INSERT OR IGNORE INTO messaging_daily (user_id, day, sent) VALUES (?, ?, 0)"
-                    : "INSERT IGNORE INTO messaging_daily (user_id, day, sent) VALUES (?, ?, 0)",
-                {u.user_id, day}));
-    RH_ASSIGN(auto counted, tx.exec("UPDATE messaging_daily SET sent = sent + 1 WHERE user_id = ? "
-                                    "AND day = ? AND sent < ?",
-                                    {u.user_id, day, tenant.limits.max_messages_per_day}));
+    // UPDATE first: the row usually exists, and taking it exclusively at
+    // once avoids the shared lock an INSERT IGNORE of an existing row takes
+    // (two of those then deadlock on MariaDB).
+    auto count_one = [&]() {
+      return tx.exec(
+          "UPDATE messaging_daily SET sent = sent + 1 WHERE user_id = ? AND day = ? "
+          "AND sent < ?",
+          {u.user_id, day, tenant.limits.max_messages_per_day});
+    };
+    RH_ASSIGN(auto counted, count_one());
+    if (counted.affected == 0) {
+      RH_ASSIGN(auto created,
+                tx.exec(tx.dialect() == storage::Dialect::sqlite
+                            ? "INSERT OR IGNORE INTO messaging_daily (user_id, day, sent) VALUES "
+                              "(?, ?, 0)"
+                            : "INSERT IGNORE INTO messaging_daily (user_id, day, sent) VALUES (?, "
+                              "?, 0)",
+                        {u.user_id, day}));
+      (void)created;  // created now, or by a concurrent first send of the day
+      RH_ASSIGN(counted, count_one());
+    }
     if (counted.affected == 0) {
       Error e =
           make_reason(Errc::too_many, "daily_limit",
