@@ -12,15 +12,18 @@
 # bench/sms_load.cpp: C keep-alive connections opened before the clock
 # starts, a fixed number of messages, closed loop. See bench/README.md.
 #
-#   bench/messaging_bench.sh [--messages 20000] [--kannel-messages 20000]
-#                            [--split-messages 10000] [--connections 32]
+#   bench/messaging_bench.sh [--messages 20000] [--mariadb-messages 10000]
+#                            [--kannel-messages 20000] [--split-messages 10000]
+#                            [--connections 32]
 #                            [--users 8] [--windows 10,100]
 #                            [--only ceiling,sqlite,sqlite-normal,mariadb,kannel,split]
 #                            [--set KEY=VALUE]... [--profile] [--bin PATH]
 #                            [--no-build] [--no-deps] [--keep]
 #
-#   --messages N         messages per measured ringhouse run (after a warm-up
-#                        of 500)
+#   --messages N         messages per measured ringhouse run on SQLite (after
+#                        a warm-up of 500)
+#   --mariadb-messages N the same on MariaDB (it is 3-4 times slower: fewer
+#                        keep the whole script near 10 minutes)
 #   --kannel-messages N  messages per measured Kannel run
 #   --split-messages N   messages of each "split" run (see ringhouse_runs)
 #   --connections C      HTTP connections of the load generator
@@ -53,6 +56,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="$ROOT/build/bench-release"
 MESSAGES=20000
+MARIADB_MESSAGES=10000
 KANNEL_MESSAGES=20000
 SPLIT_MESSAGES=10000
 CONNECTIONS=32
@@ -76,6 +80,7 @@ usage() {
 while [ $# -gt 0 ]; do
   case "$1" in
     --messages) MESSAGES=$2; shift 2 ;;
+    --mariadb-messages) MARIADB_MESSAGES=$2; shift 2 ;;
     --kannel-messages) KANNEL_MESSAGES=$2; shift 2 ;;
     --split-messages) SPLIT_MESSAGES=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
@@ -152,6 +157,26 @@ cpu_ticks() {
   echo "$t"
 }
 HZ=$(getconf CLK_TCK)
+HAVE_SYSCALL_TP=0
+if command -v perf >/dev/null 2>&1 &&
+  perf stat -e syscalls:sys_enter_fdatasync -- true >/dev/null 2>&1; then HAVE_SYSCALL_TP=1; fi
+# fsync_rate: 4 KiB pwrite + fdatasync per second in the work directory (the
+# disk's commit rate right now, shared with whatever else runs).
+fsync_rate() {
+  python3 - "$WORK" <<'PY'
+import os, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+n, t = 300, time.time()
+for i in range(n):
+    os.pwrite(fd, b"x" * 4096, (i % 16) * 4096)
+    os.fdatasync(fd)
+dt = time.time() - t
+os.close(fd)
+os.unlink(path)
+print(f"{n / dt:.0f}/s ({dt / n * 1000:.2f} ms each)")
+PY
+}
 # thread_ticks PID: "TID ticks" of each thread, sorted by TID (for join).
 thread_ticks() {
   local t
@@ -181,9 +206,10 @@ sink_binds() { sink_state | sed -n 's/.*"binds":\([0-9]*\).*/\1/p'; }
 bound_since() { [ "$(sink_binds)" -gt "$1" ]; }  # bound_since N: a bind after the Nth
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+FSYNC_START=$(fsync_rate)
 echo "## Messaging throughput ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $LOAD_START at the start)"
 echo
-echo "Command: \`bench/messaging_bench.sh --messages $MESSAGES --kannel-messages $KANNEL_MESSAGES --split-messages $SPLIT_MESSAGES --connections $CONNECTIONS --users $USERS --windows $WINDOWS --only $ONLY${EXTRA_SETS[*]+ ${EXTRA_SETS[*]}}\`"
+echo "Command: \`bench/messaging_bench.sh --messages $MESSAGES --mariadb-messages $MARIADB_MESSAGES --kannel-messages $KANNEL_MESSAGES --split-messages $SPLIT_MESSAGES --connections $CONNECTIONS --users $USERS --windows $WINDOWS --only $ONLY${EXTRA_SETS[*]+ ${EXTRA_SETS[*]}}\`"
 echo
 echo "ringhouse: \`$("$BIN" version 2>/dev/null | head -1)\`; Kannel: $(dpkg-query -W -f='${Version}' kannel 2>/dev/null || echo 'not installed')"
 echo
@@ -217,6 +243,13 @@ if want ceiling; then
 fi
 
 ROWS=()   # table rows, in order
+DB_ROWS=()  # MariaDB's counters per message
+# mariadb_counters: "Name value" of the server's statement and fsync counters, sorted.
+mariadb_counters() {
+  MYSQL_PWD="$DB_PW" mariadb --no-defaults -N -B -h127.0.0.1 -P "$DB_PORT" -u "$DB_USER" -e \
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_select','Com_insert','Com_update','Com_delete','Com_commit','Innodb_data_fsyncs')" |
+    sort -k1,1
+}
 declare -A RATE=()   # name -> e2e msgs/s
 
 # measure NAME PIDS LOADARGS...: warm-up, then the measured run; appends a row.
@@ -228,10 +261,19 @@ measure() {
   "$LOAD_BIN" "$@" --messages "$WARMUP" --connections "$CONNECTIONS" --sink "$SINK_CONTROL" \
     --run "warm-$name-$RANDOM" --label "warm-up" >>"$WORK/results.txt" 2>>"$WORK/load.err" ||
     die "$name: the warm-up failed (see $WORK/load.err)"
-  local c0 c1 l0 r perf_pid=""
+  local c0 c1 l0 r perf_pid="" db0=""
+  [[ "$name" == ringhouse-mariadb* ]] && db0=$(mariadb_counters)
   c0=$(cpu_ticks "${pid_list[@]}")
   l0=$(cut -d' ' -f1 /proc/loadavg)
   [ "$PROFILE" -eq 1 ] && thread_ticks "${pid_list[0]}" >"$WORK/threads0-$name.txt"
+  # fsync/fdatasync calls of the server(s) during the run (a tracepoint count).
+  local stat_pid=""
+  if [ "$HAVE_SYSCALL_TP" -eq 1 ]; then
+    perf stat -x, -o "$WORK/fsyncs-$name.csv" -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync \
+      -p "$pids" >/dev/null 2>&1 &
+    stat_pid=$!
+    sleep 0.2
+  fi
   if [ "$PROFILE" -eq 1 ] && [[ "$name" == ringhouse* ]] && command -v perf >/dev/null; then
     perf record -F 499 -g -o "$WORK/perf-$name.data" -p "${pid_list[0]}" >/dev/null 2>&1 &
     perf_pid=$!
@@ -243,6 +285,12 @@ measure() {
     die "$name: the measured run failed: $r (see $WORK/load.err)"
   }
   c1=$(cpu_ticks "${pid_list[@]}")
+  local syncs="n/a"
+  if [ -n "$stat_pid" ]; then
+    kill -INT "$stat_pid" 2>/dev/null || true
+    wait "$stat_pid" 2>/dev/null || true
+    syncs=$(awk -F, -v n="$messages" '$3 ~ /syscalls/ { s += $1 } END { printf "%.2f", s / n }' "$WORK/fsyncs-$name.csv")
+  fi
   if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
@@ -256,6 +304,13 @@ measure() {
       sort -k2 -nr >"$WORK/threads-$name.txt"
     log "$name: CPU s by thread: $(head -8 "$WORK/threads-$name.txt" | tr '\n' ' ')"
   fi
+  if [ -n "$db0" ]; then
+    DB_ROWS+=("$(mariadb_counters | join <(echo "$db0") - |
+      awk -v name="$name" -v n="$messages" '{ d[$1] = ($3 - $2) / n }
+        END { printf "| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |", name,
+          d["Questions"], d["Com_select"], d["Com_insert"], d["Com_update"], d["Com_delete"],
+          d["Com_commit"], d["Innodb_data_fsyncs"] }')")
+  fi
   echo "$r" >>"$WORK/results.txt"
   local e2e e2e_s cpu_ms
   e2e=$(field e2e_per_s "$r")
@@ -263,7 +318,7 @@ measure() {
   cpu_ms=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v n="$messages" -v s="$e2e_s" \
     'BEGIN { printf "%.2f ms/msg, %.2f cores", d * 1000 / hz / n, (s > 0 ? d / hz / s : 0) }')
   RATE[$name]=$e2e
-  ROWS+=("| $name | $messages | $(field accepted_per_s "$r") | $e2e | $(field smsc_steady_per_s "$r") | $(field p50_ms "$r") | $(field p99_ms "$r") | $(field submitted_at_last_response "$r") | $(field drain_ms "$r") | $cpu_ms | $l0 |")
+  ROWS+=("| $name | $messages | $(field accepted_per_s "$r") | $e2e | $(field smsc_steady_per_s "$r") | $(field p50_ms "$r") | $(field p99_ms "$r") | $(field submitted_at_last_response "$r") | $(field drain_ms "$r") | $cpu_ms | $syncs | $l0 |")
   log "$name: $r"
 }
 
@@ -349,7 +404,9 @@ ringhouse_runs() {
   if [ "$variant" = split ]; then
     split_run "$name" "$rh_pid" "$db_pids" "$port" "$smpp_port"
   else
-    measure "$name" "$rh_pid$db_pids" "$MESSAGES" --kind ringhouse --port "$port" \
+    local n=$MESSAGES
+    [ "$driver" = mariadb ] && n=$MARIADB_MESSAGES
+    measure "$name" "$rh_pid$db_pids" "$n" --kind ringhouse --port "$port" \
       --senders "$WORK/$name-senders.txt"
   fi
   curl -s "$api/metrics" >"$WORK/$name-metrics.txt" || true
@@ -393,31 +450,6 @@ split_run() {
         a * 1000 / hz / n, (s > 0 ? n / s : 0), d * 1000 / hz / n }')")
 }
 
-if want sqlite; then
-  for w in "${WINDOW_LIST[@]}"; do ringhouse_runs sqlite "$w"; done
-fi
-if want sqlite-normal; then
-  ringhouse_runs sqlite "${WINDOW_LIST[-1]}" normal
-fi
-if want split; then
-  ringhouse_runs sqlite "${WINDOW_LIST[-1]}" split
-fi
-if want mariadb || want split; then
-  if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
-    log "starting a throwaway MariaDB"
-    MARIADB_DIR="$WORK/mariadb"
-    DB_URL=$("$ROOT/tests/support/mariadb-server.sh" start "$MARIADB_DIR")
-    [[ "$DB_URL" =~ ^mariadb://([^:@/]+):([^@/]+)@127\.0\.0\.1:([0-9]+)/$ ]] || die "unexpected URL $DB_URL"
-    DB_USER=${BASH_REMATCH[1]} DB_PW=${BASH_REMATCH[2]} DB_PORT=${BASH_REMATCH[3]}
-    if want mariadb; then
-      for w in "${WINDOW_LIST[@]}"; do ringhouse_runs mariadb "$w"; done
-    fi
-    want split && ringhouse_runs mariadb "${WINDOW_LIST[-1]}" split
-  else
-    log "MariaDB is not installed (scripts/install-deps.sh test): skipped"
-  fi
-fi
-
 # ---------------------------------------------------------------- Kannel
 kannel_run() {
   local store=$1 w=$2 name="kannel-$1-w$2"
@@ -448,23 +480,48 @@ kannel_run() {
   stop_pid "$sb"
   stop_pid "$bb"
 }
-if want kannel; then
-  for w in "${WINDOW_LIST[@]}"; do
-    kannel_run store "$w"
-    kannel_run nostore "$w"
-  done
+# ----------------------------------------------------------------- order
+# Per window, ringhouse and Kannel back to back, so that each comparison is
+# made under the same background load; then the diagnostics.
+if want mariadb || want split; then
+  if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then
+    log "starting a throwaway MariaDB"
+    MARIADB_DIR="$WORK/mariadb"
+    DB_URL=$("$ROOT/tests/support/mariadb-server.sh" start "$MARIADB_DIR")
+    [[ "$DB_URL" =~ ^mariadb://([^:@/]+):([^@/]+)@127\.0\.0\.1:([0-9]+)/$ ]] || die "unexpected URL $DB_URL"
+    DB_USER=${BASH_REMATCH[1]} DB_PW=${BASH_REMATCH[2]} DB_PORT=${BASH_REMATCH[3]}
+  else
+    log "MariaDB is not installed (scripts/install-deps.sh test): MariaDB runs skipped"
+  fi
 fi
+for w in "${WINDOW_LIST[@]}"; do
+  want sqlite && ringhouse_runs sqlite "$w"
+  want kannel && kannel_run store "$w"
+  want kannel && kannel_run nostore "$w"
+  want mariadb && [ -n "$MARIADB_DIR" ] && ringhouse_runs mariadb "$w"
+done
+want sqlite-normal && ringhouse_runs sqlite "${WINDOW_LIST[-1]}" normal
+want split && ringhouse_runs sqlite "${WINDOW_LIST[-1]}" split
+want split && [ -n "$MARIADB_DIR" ] && ringhouse_runs mariadb "${WINDOW_LIST[-1]}" split
 
 # ---------------------------------------------------------------- report
 echo "### End to end: HTTP request -> stored -> submit_sm -> submit_sm_resp"
 echo
 echo "$CONNECTIONS keep-alive connections, opened before the clock; $WARMUP messages of warm-up first. e2e = accepted messages / (first request -> the SMSC's last submit_sm_resp)."
 echo
-echo "| run | messages | accepted/s | **e2e msgs/s** | SMSC rate 10–90 % | POST p50 ms | POST p99 ms | submitted when the last POST was answered | drain after it ms | CPU of the server(s) | load avg |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | messages | accepted/s | **e2e msgs/s** | SMSC rate 10–90 % | POST p50 ms | POST p99 ms | submitted when the last POST was answered | drain after it ms | CPU of the server(s) | fsyncs/msg | load avg |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo
 ratio() { awk -v a="${RATE[$1]:-0}" -v b="${RATE[$2]:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+if [ "${#DB_ROWS[@]}" -gt 0 ]; then
+  echo "MariaDB's own counters during the measured run, per message (SHOW GLOBAL STATUS; Questions counts every statement, BEGIN/COMMIT included):"
+  echo
+  echo "| run | statements | SELECT | INSERT | UPDATE | DELETE | COMMIT | InnoDB fsyncs |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for r in "${DB_ROWS[@]}"; do echo "$r"; done
+  echo
+fi
 if [ "${#SPLIT_ROWS[@]}" -gt 0 ]; then
   echo "### The two halves apart (window ${WINDOW_LIST[-1]}, $SPLIT_MESSAGES messages)"
   echo
@@ -487,4 +544,4 @@ for w in "${WINDOW_LIST[@]}"; do
     echo "| Kannel with store ÷ without | $w | $(ratio "kannel-store-w$w" "kannel-nostore-w$w") |"
 done
 echo
-echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg). The disk's fdatasync rate (4 KiB writes, one file): $FSYNC_START at the start, $(fsync_rate) at the end."

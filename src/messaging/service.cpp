@@ -23,10 +23,6 @@ using storage::Value;
 
 namespace {
 
-// Set inside a transaction when it queued a delivery for the dispatcher
-// (transactions run on the calling thread).
-thread_local bool queued_in_tx_ = false;
-
 const char* const kMessageColumns =
     "id, tenant_id, user_id, conversation_id, direction, sender, recipients, body, media, kind, "
     "encoding, segments, status, error_code, error_detail, cost_micros, read_at, created_at, "
@@ -409,7 +405,8 @@ MessageService::MessageService(storage::Database& db, numbers::Inventory& invent
       plans_(plans),
       tenants_(tenants),
       clock_(clock),
-      o_(std::move(o)) {}
+      o_(std::move(o)),
+      committer_(db, 64) {}
 
 bool MessageService::rate_allowed(const std::string& user_id) {
   if (o_.user_rate_per_minute <= 0) return true;
@@ -541,7 +538,7 @@ Result<Message> MessageService::store_inbound(Connection& tx, const numbers::Num
                                               const std::vector<std::string>& others,
                                               const std::string& text,
                                               const std::vector<std::string>& media,
-                                              const std::string& dedup_key) {
+                                              const std::string& dedup_key, bool& queued) {
   (void)dedup_key;
   const std::int64_t now = clock_.now_ms();
   std::vector<std::string> participants = others;
@@ -580,11 +577,11 @@ Result<Message> MessageService::store_inbound(Connection& tx, const numbers::Num
           tx.exec("INSERT INTO messaging_opt_outs (local_e164, remote_e164, created_at) VALUES "
                   "(?, ?, ?)",
                   {n.e164, from, now}));
-      RH_TRY(queue_reply(tx, n, from, o_.stop_reply));
+      RH_TRY(queue_reply(tx, n, from, o_.stop_reply, queued));
     } else if (kw == "START") {
       RH_TRY(tx.exec("DELETE FROM messaging_opt_outs WHERE local_e164 = ? AND remote_e164 = ?",
                      {n.e164, from}));
-      RH_TRY(queue_reply(tx, n, from, o_.start_reply));
+      RH_TRY(queue_reply(tx, n, from, o_.start_reply, queued));
     } else if (kw == "HELP") {
       std::string reply = o_.help_reply;
       auto t = tenants_.get(n.tenant_id);
@@ -593,7 +590,7 @@ Result<Message> MessageService::store_inbound(Connection& tx, const numbers::Num
         reply = brand + ": " + reply;
         if (!t->branding.support_email.empty()) reply += " Help: " + t->branding.support_email;
       }
-      RH_TRY(queue_reply(tx, n, from, reply));
+      RH_TRY(queue_reply(tx, n, from, reply, queued));
     }
   }
   return m;
@@ -602,7 +599,7 @@ Result<Message> MessageService::store_inbound(Connection& tx, const numbers::Num
 // An automatic answer from a number (STOP/START/HELP): not charged; on-net
 // recipients get it at once.
 Status MessageService::queue_reply(Connection& tx, const numbers::Number& n, const std::string& to,
-                                   const std::string& text) {
+                                   const std::string& text, bool& queued) {
   const std::int64_t now = clock_.now_ms();
   RH_ASSIGN(std::string conv, upsert_conversation(tx, n.tenant_id, n.user_id, n.e164, {to}, now));
   Message m;
@@ -645,7 +642,7 @@ Status MessageService::queue_reply(Connection& tx, const numbers::Number& n, con
     RH_TRY(insert_message(tx, in, "", ""));
     RH_TRY(message_event(tx, "message.received", in, now));
   } else {
-    queued_in_tx_ = true;
+    queued = true;
   }
   return {};
 }
@@ -756,9 +753,10 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
   m.created_at = m.updated_at = now;
   bool queued = false;
 
-  Status st = db_.transaction([&](Connection& tx) -> Status {
+  // Concurrent sends share one commit (group commit): each is durable when
+  // it returns, one fsync serves them all.
+  Status st = committer_.run([&](Connection& tx) -> Status {
     queued = false;
-    queued_in_tx_ = false;
     RH_ASSIGN(auto number, inventory_.find_e164(tx, *from));
     if (!number || number->tenant_id != u.tenant_id || number->user_id != u.user_id ||
         (number->state != "active"))
@@ -831,7 +829,7 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
         std::vector<std::string> others;
         for (const auto& x : to)
           if (x != t) others.push_back(x);
-        RH_TRY(store_inbound(tx, *other, *from, others, r.text, r.media, ""));
+        RH_TRY(store_inbound(tx, *other, *from, others, r.text, r.media, "", queued));
         p.status = "delivered";
         p.route = "on-net";
       } else {
@@ -886,7 +884,6 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
           {p.id, m.id, u.tenant_id, u.user_id, p.recipient, p.route, p.status, p.cost, p.hold,
            p.status == "queued" ? Value(now) : Value(), now, now}));
     if (m.status == "delivered") RH_TRY(message_event(tx, "message.status", m, now));
-    if (queued_in_tx_) queued = true;
     return {};
   });
   if (!st) {
@@ -1076,7 +1073,7 @@ Result<Message> MessageService::receive(const InboundMessage& in) {
   if (in.to.empty()) return make_error(Errc::invalid_argument, "an inbound message needs a 'to'");
   bool queued = false;
   auto r = db_.in_transaction<Message>([&](Connection& tx) -> Result<Message> {
-    queued_in_tx_ = false;
+    queued = false;
     if (!in.dedup_key.empty()) {
       RH_ASSIGN(auto seen, tx.query_opt("SELECT 1 AS x FROM carrier_events WHERE carrier = ? AND "
                                         "event_id = ?",
@@ -1092,13 +1089,13 @@ Result<Message> MessageService::receive(const InboundMessage& in) {
       std::vector<std::string> others;
       for (const auto& x : in.to)
         if (x != dest) others.push_back(x);
-      RH_ASSIGN(auto m, store_inbound(tx, *n, in.from, others, in.text, in.media, in.dedup_key));
+      RH_ASSIGN(auto m,
+                store_inbound(tx, *n, in.from, others, in.text, in.media, in.dedup_key, queued));
       if (!first) first = std::move(m);
     }
     if (!first)
       return make_reason(Errc::not_found, "unknown_number",
                          "no active platform number among the recipients");
-    queued = queued_in_tx_;
     return std::move(*first);
   });
   if (queued && on_queued_) on_queued_();

@@ -45,6 +45,7 @@
 #include "core/result.hpp"
 #include "numbers/inventory.hpp"
 #include "storage/database.hpp"
+#include "storage/group_commit.hpp"
 #include "storage/migrations.hpp"
 
 namespace rh::accounts {
@@ -273,9 +274,9 @@ class MessageService {
   Result<Message> store_inbound(storage::Connection& tx, const numbers::Number& n,
                                 const std::string& from, const std::vector<std::string>& others,
                                 const std::string& text, const std::vector<std::string>& media,
-                                const std::string& dedup_key);
+                                const std::string& dedup_key, bool& queued);
   Status queue_reply(storage::Connection& tx, const numbers::Number& n, const std::string& to,
-                     const std::string& text);
+                     const std::string& text, bool& queued);
   bool rate_allowed(const std::string& user_id);
 
   storage::Database& db_;
@@ -288,6 +289,7 @@ class MessageService {
   MessagingOptions o_;
   MediaAccess* media_ = nullptr;
   std::function<void()> on_queued_;
+  storage::GroupCommitter committer_;
   std::mutex rate_mu_;
   std::map<std::string, std::pair<std::int64_t, double>> buckets_;  // user → (ms, tokens)
 };

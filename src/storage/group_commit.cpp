@@ -1,0 +1,72 @@
+#include "storage/group_commit.hpp"
+
+#include <vector>
+
+namespace rh::storage {
+
+Status GroupCommitter::run(const std::function<Status(Connection&)>& fn) {
+  Item item;
+  item.fn = &fn;
+  std::unique_lock lk(mu_);
+  queue_.push_back(&item);
+  while (!item.done) {
+    if (leading_) {
+      cv_.wait(lk);
+      continue;
+    }
+    leading_ = true;
+    std::deque<Item*> batch;
+    while (!queue_.empty() && batch.size() < max_batch_) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lk.unlock();
+    execute(batch);
+    lk.lock();
+    for (Item* i : batch) i->done = true;
+    leading_ = false;
+    cv_.notify_all();
+  }
+  return std::move(item.result);
+}
+
+void GroupCommitter::execute(std::deque<Item*>& batch) {
+  bool whole_failed = false;
+  std::vector<Status> results(batch.size());
+  if (batch.size() == 1) {
+    results[0] = db_.transaction(*batch[0]->fn);
+  } else {
+    Status st = db_.transaction([&](Connection& c) -> Status {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        RH_TRY(c.exec("SAVEPOINT rh_group", {}));
+        Status r = (*batch[i]->fn)(c);
+        if (!r) {
+          // A failed ROLLBACK TO means the transaction itself is gone (a
+          // deadlock victim on MariaDB): the whole group falls back.
+          RH_TRY(c.exec("ROLLBACK TO SAVEPOINT rh_group", {}));
+        }
+        RH_TRY(c.exec("RELEASE SAVEPOINT rh_group", {}));
+        results[i] = std::move(r);
+      }
+      return {};
+    });
+    whole_failed = !st.ok();
+  }
+  if (whole_failed) {
+    for (std::size_t i = 0; i < batch.size(); ++i) results[i] = db_.transaction(*batch[i]->fn);
+  }
+  {
+    std::lock_guard lk(mu_);
+    ++stats_.groups;
+    stats_.items += batch.size();
+    if (whole_failed) ++stats_.fallbacks;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+}
+
+GroupCommitter::Stats GroupCommitter::stats() const {
+  std::lock_guard lk(mu_);
+  return stats_;
+}
+
+}  // namespace rh::storage

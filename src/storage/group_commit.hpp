@@ -1,0 +1,56 @@
+// Group commit: many small transactions from concurrent callers committed as
+// one. Each caller's work runs inside a SAVEPOINT of a shared transaction and
+// every caller returns after that one COMMIT — durable, exactly as with a
+// transaction of its own, but one fsync serves the whole group. A caller
+// whose work fails is rolled back to its savepoint alone. If the shared
+// transaction fails as a whole (a deadlock victim, a lost connection, a
+// failed COMMIT), each caller's work runs again in a transaction of its own,
+// so one caller's trouble never becomes another's.
+//
+// Leader/follower: the first caller to find no group running takes the
+// waiting work (up to max_batch, in arrival order) and runs it; the others
+// wait. No thread of its own. The work must not depend on which thread runs
+// it, and like any transaction body it may run more than once.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include "storage/database.hpp"
+
+namespace rh::storage {
+
+class GroupCommitter {
+ public:
+  explicit GroupCommitter(Database& db, std::size_t max_batch = 64)
+      : db_(db), max_batch_(max_batch == 0 ? 1 : max_batch) {}
+
+  // Runs fn in a (shared) transaction; its result once committed.
+  Status run(const std::function<Status(Connection&)>& fn);
+
+  struct Stats {
+    std::uint64_t groups = 0, items = 0, fallbacks = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Item {
+    const std::function<Status(Connection&)>* fn = nullptr;
+    Status result;
+    bool done = false;
+  };
+  void execute(std::deque<Item*>& batch);
+
+  Database& db_;
+  std::size_t max_batch_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item*> queue_;
+  bool leading_ = false;
+  Stats stats_;
+};
+
+}  // namespace rh::storage
