@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "messaging/encoding.hpp"
+#include "numbers/carriers.hpp"
 
 namespace rh::messaging {
 
@@ -25,7 +26,6 @@ using numbers::CarrierResponse;
 constexpr const char* kTelnyxBase = "https://api.telnyx.com/v2";
 constexpr const char* kBandwidthMessagingBase = "https://messaging.bandwidth.com/api/v2";
 constexpr const char* kPlivoBase = "https://api.plivo.com/v1";
-constexpr std::size_t kMaxCarrierText = 300;
 constexpr std::size_t kMaxMedia = 10;
 constexpr std::size_t kMaxUrl = 2048;
 
@@ -47,12 +47,6 @@ bool has_control(std::string_view s) {
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// "+" followed by 8 to 15 digits, the first not 0.
-bool is_e164(std::string_view s) {
-  return s.size() >= 9 && s.size() <= 16 && s.front() == '+' && s[1] != '0' &&
-         all_digits(s.substr(1));
 }
 
 bool is_http_url(std::string_view url) {
@@ -89,9 +83,10 @@ Error invalid_message(const std::string& field, const std::string& msg) {
 }
 
 Status check_message(const CarrierSend& m) {
-  if (!is_e164(m.from))
+  if (!numbers::is_e164(m.from))
     return invalid_message("from", "must be an E.164 number such as +14155550100");
-  if (!is_e164(m.to)) return invalid_message("to", "must be an E.164 number such as +14155550100");
+  if (!numbers::is_e164(m.to))
+    return invalid_message("to", "must be an E.164 number such as +14155550100");
   if (m.text.empty() && m.media_urls.empty())
     return invalid_message("text", "a message needs text or media");
   if (m.media_urls.size() > kMaxMedia)
@@ -119,15 +114,6 @@ std::string string_at(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-// A string or integer field as text ("" otherwise).
-std::string scalar_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return "";
-  if (v->is_string()) return std::string(v->as_string());
-  if (v->is_int64() || v->is_uint64()) return json::serialize(*v);
-  return "";
-}
-
 // A count field (integer or digit string), or 0.
 int count_at(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -139,22 +125,6 @@ int count_at(const json::object& o, std::string_view key) {
   return 0;
 }
 
-// The carrier's text made safe for a message: printable, one line, short.
-std::string clean_text(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    out += (c < 0x20 || c == 0x7F) ? ' ' : ch;
-    if (out.size() >= kMaxCarrierText) {
-      out += "...";
-      break;
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  while (!out.empty() && out.front() == ' ') out.erase(0, 1);
-  return out;
-}
-
 bool is_success(long status) {
   return status >= 200 && status <= 299;
 }
@@ -162,7 +132,7 @@ bool is_success(long status) {
 // Maps a non-2xx answer (after CarrierHttp's retries) onto the send errors.
 Error send_error(const std::string& carrier, const CarrierResponse& r,
                  const std::string& carrier_text, int default_retry_after_s) {
-  std::string text = clean_text(carrier_text);
+  std::string text = numbers::clean_carrier_text(carrier_text);
   std::string said =
       text.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {}: {}", r.status, text);
   long s = r.status;
@@ -190,7 +160,7 @@ Error send_error(const std::string& carrier, const CarrierResponse& r,
 // A 2xx whose body we cannot read: the message may be on its way.
 Error accepted_but_unreadable(const std::string& carrier, const std::string& what,
                               const CarrierResponse& r) {
-  std::string snippet = clean_text(std::string_view(r.body).substr(0, 120));
+  std::string snippet = numbers::clean_carrier_text(std::string_view(r.body).substr(0, 120));
   return make_reason(
       Errc::internal, kReasonProviderBadResponse,
       fmt::format("{} answered HTTP {} but {}{}; the message may have been accepted", carrier,
@@ -215,24 +185,6 @@ json::array string_array(const std::vector<std::string>& v) {
 
 // ---------------------------------------------------------------------------
 // Telnyx
-
-// errors[0] as "title: detail (code N)", or "".
-std::string telnyx_error_text(const std::string& body) {
-  auto v = parse_json(body);
-  if (!v || !v->is_object()) return "";
-  const json::value* errors = v->as_object().if_contains("errors");
-  if (errors == nullptr || !errors->is_array() || errors->as_array().empty() ||
-      !errors->as_array()[0].is_object())
-    return "";
-  const json::object& e = errors->as_array()[0].as_object();
-  std::string title = string_at(e, "title");
-  std::string detail = string_at(e, "detail");
-  std::string code = scalar_at(e, "code");
-  std::string out = title;
-  if (!detail.empty() && detail != title) out += (out.empty() ? "" : ": ") + detail;
-  if (!code.empty()) out = out.empty() ? "code " + code : out + " (code " + code + ")";
-  return out;
-}
 
 class TelnyxMessaging final : public MessageCarrier {
  public:
@@ -260,7 +212,7 @@ class TelnyxMessaging final : public MessageCarrier {
     req.body = json::serialize(body);
     RH_ASSIGN(CarrierResponse r, http_.send(req));
     if (!is_success(r.status)) {
-      std::string text = telnyx_error_text(r.body);
+      std::string text = numbers::telnyx_error_text(r.body);
       return send_error("telnyx", r, text.empty() ? r.body.substr(0, 200) : text,
                         http_.options().unavailable_retry_after_s);
     }
@@ -449,7 +401,7 @@ Result<std::unique_ptr<MessageCarrier>> make_message_carrier(const std::string& 
   if (required.empty()) {
     return Error(Errc::invalid_argument, "carrier",
                  fmt::format("'{}' is not a messaging carrier (telnyx, bandwidth or plivo)",
-                             clean_text(std::string_view(carrier).substr(0, 40))));
+                             numbers::clean_carrier_text(std::string_view(carrier).substr(0, 40))));
   }
   for (const auto& key : required) {
     if (setting(settings, key).empty())

@@ -212,20 +212,6 @@ bool retryable(long status) {
   return status == 429 || (status >= 500 && status <= 599);
 }
 
-// The carrier's text made safe for a message: printable, one line, short.
-std::string clean_text(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    out += (c < 0x20 || c == 0x7F) ? ' ' : ch;
-    if (out.size() >= kMaxCarrierText) {
-      out += "...";
-      break;
-    }
-  }
-  return std::string(trim(out));
-}
-
 const char* call_name(CarrierCall call) {
   switch (call) {
     case CarrierCall::search:
@@ -255,6 +241,20 @@ Result<int> int_setting(const std::map<std::string, std::string>& s, const std::
 }
 
 }  // namespace
+
+// The carrier's text made safe for a message: printable, one line, short.
+std::string clean_carrier_text(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    out += (c < 0x20 || c == 0x7F) ? ' ' : ch;
+    if (out.size() >= kMaxCarrierText) {
+      out += "...";
+      break;
+    }
+  }
+  return std::string(trim(out));
+}
 
 std::string CarrierResponse::header(std::string_view name) const {
   auto it = headers.find(lower(name));
@@ -408,7 +408,7 @@ std::string query_string(const std::vector<std::pair<std::string, std::string>>&
 
 Error carrier_error(const std::string& carrier, CarrierCall call, const CarrierResponse& r,
                     const std::string& carrier_text, int default_retry_after_s) {
-  std::string text = clean_text(carrier_text);
+  std::string text = clean_carrier_text(carrier_text);
   std::string said =
       text.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {}: {}", r.status, text);
   long s = r.status;
@@ -439,7 +439,7 @@ Error carrier_error(const std::string& carrier, CarrierCall call, const CarrierR
 }
 
 Error bad_response(const std::string& carrier, const std::string& what, const CarrierResponse& r) {
-  std::string snippet = clean_text(std::string_view(r.body).substr(0, 120));
+  std::string snippet = clean_carrier_text(std::string_view(r.body).substr(0, 120));
   return make_reason(
       Errc::unavailable, "provider_bad_response",
       fmt::format("{} answered HTTP {} but {}{}", carrier, r.status, what,

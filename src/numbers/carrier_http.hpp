@@ -1,7 +1,8 @@
 // A small blocking HTTP client over libcurl for the carriers' number APIs
 // (Telnyx, Bandwidth, Plivo): one request with a per-attempt time-out,
 // retried with exponential back-off and jitter on connection failures,
-// time-outs, 429 and 5xx. Private to the numbers module.
+// time-outs, 429 and 5xx. Shared by the numbers adapters and messaging's
+// send adapters (messaging/carrier_messaging.hpp).
 #pragma once
 
 #include <chrono>
@@ -90,6 +91,10 @@ std::chrono::milliseconds backoff_delay(int retry, int base_ms, int max_ms);
 
 // Parses a Retry-After value: delta-seconds or an HTTP date. -1 if neither.
 std::int64_t parse_retry_after(std::string_view value, std::int64_t now_s);
+
+// A carrier's text made safe to show: control characters become spaces, at
+// most 300 bytes (then "...").
+std::string clean_carrier_text(std::string_view text);
 
 // RFC 3986 percent-encoding of everything but the unreserved characters;
 // for query values and path segments.

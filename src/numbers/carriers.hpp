@@ -28,6 +28,9 @@ namespace rh::numbers {
 // Each expects the settings checked by make_carrier_provider (required keys
 // present) and checks the rest.
 Result<std::unique_ptr<NumberProvider>> make_telnyx_provider(const ProviderConfig& config);
+// A Telnyx error body's errors[0] as "title: detail (code N)", or "" (also
+// used by messaging's Telnyx send adapter).
+std::string telnyx_error_text(const std::string& body);
 Result<std::unique_ptr<NumberProvider>> make_bandwidth_provider(const ProviderConfig& config);
 Result<std::unique_ptr<NumberProvider>> make_plivo_provider(const ProviderConfig& config);
 

@@ -30,24 +30,6 @@ std::string string_at(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-// errors[0] as "title: detail (code N)", or "".
-std::string telnyx_error_text(const std::string& body) {
-  auto v = parse_json(body);
-  if (!v || !v->is_object()) return "";
-  const json::value* errors = v->as_object().if_contains("errors");
-  if (errors == nullptr || !errors->is_array() || errors->as_array().empty() ||
-      !errors->as_array()[0].is_object())
-    return "";
-  const json::object& e = errors->as_array()[0].as_object();
-  std::string title = string_at(e, "title");
-  std::string detail = string_at(e, "detail");
-  std::string code = string_at(e, "code");
-  std::string out = title;
-  if (!detail.empty() && detail != title) out += (out.empty() ? "" : ": ") + detail;
-  if (!code.empty()) out = out.empty() ? "code " + code : out + " (code " + code + ")";
-  return out;
-}
-
 // A price field: a decimal string (as documented) or a JSON number.
 std::optional<std::int64_t> price_of(const json::object& cost, std::string_view key) {
   const json::value* v = cost.if_contains(key);
@@ -241,6 +223,26 @@ class TelnyxProvider final : public NumberProvider {
 };
 
 }  // namespace
+
+// errors[0] as "title: detail (code N)", or "".
+std::string telnyx_error_text(const std::string& body) {
+  auto v = parse_json(body);
+  if (!v || !v->is_object()) return "";
+  const json::value* errors = v->as_object().if_contains("errors");
+  if (errors == nullptr || !errors->is_array() || errors->as_array().empty() ||
+      !errors->as_array()[0].is_object())
+    return "";
+  const json::object& e = errors->as_array()[0].as_object();
+  std::string title = string_at(e, "title");
+  std::string detail = string_at(e, "detail");
+  std::string code = string_at(e, "code");
+  if (const json::value* c = e.if_contains("code"); c != nullptr && c->is_number())
+    code = json::serialize(*c);
+  std::string out = title;
+  if (!detail.empty() && detail != title) out += (out.empty() ? "" : ": ") + detail;
+  if (!code.empty()) out = out.empty() ? "code " + code : out + " (code " + code + ")";
+  return out;
+}
 
 Result<std::unique_ptr<NumberProvider>> make_telnyx_provider(const ProviderConfig& config) {
   RH_ASSIGN(std::string base, base_url(config, kTelnyxBase));
