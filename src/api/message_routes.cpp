@@ -103,11 +103,13 @@ awaitable<Response> send_message(ApiDeps& d, RequestContext& ctx) {
   co_return resp;
 }
 
-awaitable<Response> list_messages(ApiDeps& d, RequestContext& ctx) {
+// A page of messages, newest first: every conversation's (search) or one's.
+awaitable<Response> messages_page(ApiDeps& d, RequestContext& ctx, std::string conversation_id) {
   Response err;
   auto page = http::read_page(ctx, 50, 200, err);
   if (!page) co_return err;
   messaging::MessageQuery q;
+  q.conversation_id = std::move(conversation_id);
   q.q = ctx.query_param("q").value_or("");
   q.participant = ctx.query_param("participant").value_or("");
   q.after = page->after;
@@ -116,6 +118,10 @@ awaitable<Response> list_messages(ApiDeps& d, RequestContext& ctx) {
   auto r = co_await offload(d.pool, [&] { return d.messages.messages(self, q); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
   co_return page_response(*r, page->limit, [](const auto& x) { return message_json(x); });
+}
+
+awaitable<Response> list_messages(ApiDeps& d, RequestContext& ctx) {
+  co_return co_await messages_page(d, ctx, "");
 }
 
 awaitable<Response> get_message(ApiDeps& d, RequestContext& ctx) {
@@ -156,18 +162,7 @@ awaitable<Response> get_conversation(ApiDeps& d, RequestContext& ctx) {
 }
 
 awaitable<Response> conversation_messages(ApiDeps& d, RequestContext& ctx) {
-  Response err;
-  auto page = http::read_page(ctx, 50, 200, err);
-  if (!page) co_return err;
-  messaging::MessageQuery q;
-  q.conversation_id = ctx.param("id");
-  q.q = ctx.query_param("q").value_or("");
-  q.after = page->after;
-  q.limit = page->limit;
-  auto self = self_scope(ctx);
-  auto r = co_await offload(d.pool, [&] { return d.messages.messages(self, q); });
-  if (!r) co_return problem_from_error(r.error(), ctx.request_id);
-  co_return page_response(*r, page->limit, [](const auto& x) { return message_json(x); });
+  co_return co_await messages_page(d, ctx, std::string(ctx.param("id")));
 }
 
 awaitable<Response> mark_read(ApiDeps& d, RequestContext& ctx) {
