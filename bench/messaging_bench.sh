@@ -107,7 +107,10 @@ STARTED=()          # pids of everything this script started (stopped by the tra
 MARIADB_DIR=""
 alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != "Z" ]; }
 stop_pid() {
-  local pid=$1 _
+  local pid=$1 _ p keep=()
+  # Forget it first, so that the EXIT trap never signals a reused pid.
+  for p in "${STARTED[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  STARTED=(${keep[@]+"${keep[@]}"})
   alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do
@@ -119,7 +122,7 @@ stop_pid() {
 }
 cleanup() {
   local rc=$? p
-  for p in "${STARTED[@]}"; do stop_pid "$p"; done
+  for p in ${STARTED[@]+"${STARTED[@]}"}; do stop_pid "$p"; done
   [ -n "$MARIADB_DIR" ] && "$ROOT/tests/support/mariadb-server.sh" stop "$MARIADB_DIR" >/dev/null 2>&1 || true
   if [ "$rc" -eq 0 ] && [ "$KEEP" -eq 0 ]; then rm -rf "$WORK"; else log "work directory kept: $WORK"; fi
   exit "$rc"
@@ -328,19 +331,19 @@ measure() {
 #   VARIANT normal  the same with storage.sqlite_synchronous=normal (no fsync
 #                   per commit: survives a crash of the process, not of the
 #                   machine, like Kannel's store file)
-#   VARIANT split   the two halves apart: the messages are accepted while the
-#                   bind points at a port nobody listens on (accepted/s with
-#                   no dispatching), then an SMSC comes up on that port and
-#                   the dispatcher drains the queue (submits/s with no HTTP)
+#   VARIANT split   the two halves apart: after the set-up, ringhouse restarts
+#                   with jobs.enabled=false (no message dispatcher) and takes
+#                   the messages (accepted/s with no dispatching), then
+#                   restarts as usual and its dispatcher drains the queue
+#                   (submits/s with no HTTP load)
 ringhouse_runs() {
   local driver=$1 w=$2 variant=${3:-}
   local name="ringhouse-$driver${variant:+_$variant}-w$w"
   local data="$WORK/$name" rh_pid db_pids="" smpp_port=$SMPP_PORT
-  [ "$variant" = split ] && smpp_port=$(free_port)
   local -a args=(--data-dir "$data" --set http.address=127.0.0.1 --set log.access_log=off
     --set log.level=warn --set auth.access_token_ttl_s=3600
     --set messaging.user_rate_per_minute=0
-    --set "messaging.smpp_binds=smpp://$SYSTEM_ID:$SMPP_PASSWORD@127.0.0.1:$smpp_port?route=smpp-a&window=$w${variant:+&reconnect_ms=200}"
+    --set "messaging.smpp_binds=smpp://$SYSTEM_ID:$SMPP_PASSWORD@127.0.0.1:$smpp_port?route=smpp-a&window=$w"
     ${EXTRA_SETS[@]+"${EXTRA_SETS[@]}"})
   [ "$variant" = normal ] && args+=(--set storage.sqlite_synchronous=normal)
   if [ "$driver" = mariadb ]; then
@@ -361,9 +364,7 @@ ringhouse_runs() {
   port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$data/run/http.json")
   api="http://127.0.0.1:$port"
   op=$(cat "$data/secrets/operator-token")
-  if [ "$variant" != split ]; then
-    wait_for 30 bound_since "$binds0" || die "$name: ringhouse did not bind to the SMSC"
-  fi
+  wait_for 30 bound_since "$binds0" || die "$name: ringhouse did not bind to the SMSC"
 
   # Senders: USERS users, a number each, credit, a price for messages.
   { echo "number,trunk,messaging_route,features,monthly_price,upfront_price,region,city"
@@ -402,7 +403,9 @@ ringhouse_runs() {
   done
 
   if [ "$variant" = split ]; then
-    split_run "$name" "$rh_pid" "$db_pids" "$port" "$smpp_port"
+    split_run "$name" "$rh_pid" "$db_pids" "${args[@]}"
+    rh_pid=$SPLIT_PID
+    api="http://127.0.0.1:$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$data/run/http.json")"
   else
     local n=$MESSAGES
     [ "$driver" = mariadb ] && n=$MARIADB_MESSAGES
@@ -414,46 +417,63 @@ ringhouse_runs() {
 }
 
 SPLIT_ROWS=()
-# split_run NAME RH_PID ,DB_PID PORT SMPP_PORT: accept with the link down, then drain.
+SPLIT_PID=""
+# start_rh NAME ARGS...: starts ringhouse serve, waits for its port: sets SPLIT_PID, SPLIT_PORT.
+start_rh() {
+  local name=$1 data; shift
+  data=$2  # args start with --data-dir DIR
+  rm -f "$data/run/http.json"
+  "$BIN" serve "$@" --http-port 0 >>"$WORK/$name.log" 2>&1 &
+  SPLIT_PID=$!
+  STARTED+=("$SPLIT_PID")
+  wait_for 60 test -s "$data/run/http.json" || die "$name: ringhouse did not restart (see $WORK/$name.log)"
+  SPLIT_PORT=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$data/run/http.json")
+}
+# split_run NAME RH_PID ,DB_PID ARGS...: accept with no dispatcher, then drain.
 split_run() {
-  local name=$1 rh_pid=$2 db_pids=$3 port=$4 smpp_port=$5 r c0 c1 c2 sink2 sp cp st first last n
-  c0=$(cpu_ticks "$rh_pid" ${db_pids#,})
-  r=$("$LOAD_BIN" --kind ringhouse --port "$port" --senders "$WORK/$name-senders.txt" \
+  local name=$1 rh_pid=$2 db_pids=$3; shift 3
+  local r c0 c1 c2 c3 st first last n
+  stop_pid "$rh_pid"
+  log "$name: restarting without the message dispatcher (jobs.enabled=false)"
+  start_rh "$name" "$@" --set jobs.enabled=false
+  c0=$(cpu_ticks "$SPLIT_PID" ${db_pids#,})
+  r=$("$LOAD_BIN" --kind ringhouse --port "$SPLIT_PORT" --senders "$WORK/$name-senders.txt" \
     --messages "$SPLIT_MESSAGES" --connections "$CONNECTIONS" --sink "$SINK_CONTROL" --no-wait \
     --run "split-$RANDOM" --label "$name-accept" 2>>"$WORK/load.err") || die "$name: accept phase failed: $r"
   echo "$r" >>"$WORK/results.txt"
   log "$name: $r"
-  c1=$(cpu_ticks "$rh_pid" ${db_pids#,})
-  "$SINK_BIN" --system-id "$SYSTEM_ID" --password "$SMPP_PASSWORD" --port "$smpp_port" \
-    >"$WORK/$name-sink.out" 2>&1 &
-  sink2=$!
-  STARTED+=("$sink2")
-  wait_for 10 grep -q READY "$WORK/$name-sink.out" || die "$name: second smsc_sink did not start"
-  read -r _ sp cp <"$WORK/$name-sink.out"
-  local until=$((SECONDS + 600))
+  c1=$(cpu_ticks "$SPLIT_PID" ${db_pids#,})
+  stop_pid "$SPLIT_PID"
+  curl -s -X POST "http://127.0.0.1:$SINK_CONTROL/reset" >/dev/null
+  log "$name: restarting with the dispatcher: draining $SPLIT_MESSAGES queued messages"
+  start_rh "$name" "$@"
+  c2=$(cpu_ticks "$SPLIT_PID" ${db_pids#,})
+  local until=$((SECONDS + 300))
   while :; do
-    st=$(curl -s "http://127.0.0.1:$cp/state")
+    st=$(sink_state)
     n=$(sed -n 's/.*"submits":\([0-9]*\).*/\1/p' <<<"$st")
     [ "${n:-0}" -ge "$SPLIT_MESSAGES" ] && break
     [ "$SECONDS" -lt "$until" ] || die "$name: the drain did not finish ($n of $SPLIT_MESSAGES)"
-    sleep 0.2
+    sleep 0.1
   done
-  c2=$(cpu_ticks "$rh_pid" ${db_pids#,})
+  c3=$(cpu_ticks "$SPLIT_PID" ${db_pids#,})
   first=$(sed -n 's/.*"first_submit_ns":\([0-9]*\).*/\1/p' <<<"$st")
   last=$(sed -n 's/.*"last_submit_ns":\([0-9]*\).*/\1/p' <<<"$st")
-  stop_pid "$sink2"
   SPLIT_ROWS+=("$(awk -v name="$name" -v n="$SPLIT_MESSAGES" -v acc="$(field accepted_per_s "$r")" \
-    -v p50="$(field p50_ms "$r")" -v p99="$(field p99_ms "$r")" -v ls="$(field load_s "$r")" \
-    -v f="$first" -v l="$last" -v a=$((c1 - c0)) -v d=$((c2 - c1)) -v hz="$HZ" 'BEGIN {
+    -v p50="$(field p50_ms "$r")" -v p99="$(field p99_ms "$r")" \
+    -v f="$first" -v l="$last" -v a=$((c1 - c0)) -v d=$((c3 - c2)) -v hz="$HZ" 'BEGIN {
       s = (l - f) / 1e9
       printf "| %s | %d | %s | %s / %s | %.2f ms/msg | %.0f | %.2f ms/msg |", name, n, acc, p50, p99,
         a * 1000 / hz / n, (s > 0 ? n / s : 0), d * 1000 / hz / n }')")
+  log "${SPLIT_ROWS[-1]}"
 }
 
 # ---------------------------------------------------------------- Kannel
+# kannel_run store|nostore WINDOW: bearerbox + smsbox from bench/kannel/kannel.conf.in.
 kannel_run() {
   local store=$1 w=$2 name="kannel-$1-w$2"
-  command -v bearerbox >/dev/null 2>&1 || [ -x /usr/sbin/bearerbox ] || { log "kannel is not installed: skipped"; return 0; }
+  [ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] ||
+    { log "kannel is not installed (scripts/install-deps.sh bench): skipped"; return 0; }
   local dir="$WORK/$name" admin smsbox sendsms store_lines=""
   mkdir -p "$dir"
   admin=$(free_port) smsbox=$(free_port) sendsms=$(free_port)
@@ -480,6 +500,7 @@ kannel_run() {
   stop_pid "$sb"
   stop_pid "$bb"
 }
+
 # ----------------------------------------------------------------- order
 # Per window, ringhouse and Kannel back to back, so that each comparison is
 # made under the same background load; then the diagnostics.
@@ -525,7 +546,7 @@ fi
 if [ "${#SPLIT_ROWS[@]}" -gt 0 ]; then
   echo "### The two halves apart (window ${WINDOW_LIST[-1]}, $SPLIT_MESSAGES messages)"
   echo
-  echo "Accept: POST /v1/messages while the bind is down (nothing is dispatched). Drain: then an SMSC comes up and the dispatcher sends the queue (no HTTP load); rate = messages / (first -> last submit_sm_resp). CPU: ringhouse (and mariadbd) per message in each phase."
+  echo "Accept: POST /v1/messages with the message dispatcher off (\`jobs.enabled=false\`): the HTTP half alone. Drain: ringhouse restarted as usual sends the queue (no HTTP load); rate = messages / (first -> last submit_sm_resp). CPU: ringhouse (and mariadbd) per message in each phase."
   echo
   echo "| run | messages | accept only: msgs/s | POST p50 / p99 ms | CPU, accept | drain only: msgs/s | CPU, drain |"
   echo "|---|---|---|---|---|---|---|"

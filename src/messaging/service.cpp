@@ -276,7 +276,7 @@ CREATE TABLE message_deliveries (
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
 ){{table}};
-CREATE INDEX message_deliveries_due ON message_deliveries (status, due_at);
+CREATE INDEX message_deliveries_due ON message_deliveries (route, status, due_at);
 CREATE INDEX message_deliveries_message ON message_deliveries (message_id);
 CREATE TABLE message_carrier_ids (
   route VARCHAR(64) NOT NULL,
@@ -1269,44 +1269,58 @@ Result<std::vector<RouteSend>> MessageService::claim(
         for (const auto& [k, v] : free_by_route) total += v;
         std::vector<RouteSend> out;
         if (total == 0) return out;
-        std::size_t limit = std::min<std::size_t>(o_.batch, total) * 2;
-        std::string sql = fmt::format(
-            "SELECT d.id, d.message_id, d.tenant_id, d.route, d.recipient, d.status, d.attempts, "
-            "d.created_at, m.sender, m.body, m.media FROM message_deliveries d JOIN messages m ON "
-            "m.id = d.message_id WHERE d.status IN ('queued', 'sending') AND d.due_at <= ? ORDER "
-            "BY d.due_at LIMIT {}{}",
-            limit, tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "");
-        RH_ASSIGN(auto rows, tx.query(sql, {now}));
-        auto free = free_by_route;
-        std::size_t other = free_other;
+        // Route by route, so that a backlog on one route (a slow SMSC)
+        // never hides another route's due messages; then the routes no
+        // sender knows (they are retried later).
+        const char* lock =
+            tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "";
+        const std::string select =
+            "SELECT d.id, d.message_id, d.tenant_id, d.route, d.recipient, d.status, m.sender, "
+            "m.body, m.media FROM message_deliveries d JOIN messages m ON m.id = d.message_id "
+            "WHERE d.status IN ('queued', 'sending') AND d.due_at <= ? AND ";
         std::vector<std::string> messages;
-        for (const auto& r : rows) {
-          std::string route = r.text("route");
-          auto it = free.find(route);
-          if (it != free.end()) {
-            if (it->second == 0) continue;
-            --it->second;
-          } else {
-            if (other == 0) continue;
-            --other;
+        auto take = [&](const storage::Rows& rows) -> Status {
+          for (const auto& r : rows) {
+            RouteSend s;
+            s.delivery_id = r.text("id");
+            s.message_id = r.text("message_id");
+            s.tenant_id = r.text("tenant_id");
+            s.route = r.text("route");
+            s.from = r.text("sender");
+            s.to = r.text("recipient");
+            s.text = r.text("body");
+            s.media = split(r.text("media"));
+            s.max_segments = 255;
+            RH_TRY(
+                tx.exec("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, "
+                        "due_at = ?, updated_at = ? WHERE id = ?",
+                        {owner, now + o_.lease_ms, now, s.delivery_id}));
+            if (r.text("status") == "queued") messages.push_back(s.message_id);
+            out.push_back(std::move(s));
           }
-          RouteSend s;
-          s.delivery_id = r.text("id");
-          s.message_id = r.text("message_id");
-          s.tenant_id = r.text("tenant_id");
-          s.route = route;
-          s.from = r.text("sender");
-          s.to = r.text("recipient");
-          s.text = r.text("body");
-          s.media = split(r.text("media"));
-          s.max_segments = 255;
-          RH_TRY(
-              tx.exec("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, "
-                      "due_at = ?, updated_at = ? WHERE id = ?",
-                      {owner, now + o_.lease_ms, now, s.delivery_id}));
-          if (r.text("status") == "queued") messages.push_back(s.message_id);
-          out.push_back(std::move(s));
-          if (out.size() >= o_.batch) break;
+          return {};
+        };
+        std::vector<Value> known;
+        for (const auto& [route, n] : free_by_route) {
+          known.emplace_back(route);
+          const std::size_t want = std::min(n, o_.batch);
+          if (want == 0) continue;
+          RH_ASSIGN(auto rows, tx.query(fmt::format("{}d.route = ? ORDER BY d.due_at, d.id LIMIT {}{}",
+                                                    select, want, lock),
+                                        {now, route}));
+          RH_TRY(take(rows));
+        }
+        if (free_other > 0) {
+          std::string sql = select + "d.route NOT IN (''";
+          std::vector<Value> args{now};
+          for (auto& k : known) {
+            sql += ", ?";
+            args.push_back(k);
+          }
+          sql +=
+              fmt::format(") ORDER BY d.due_at, d.id LIMIT {}{}", std::min(free_other, o_.batch), lock);
+          RH_ASSIGN(auto rows, tx.query(sql, std::span<const Value>(args)));
+          RH_TRY(take(rows));
         }
         for (const auto& id : messages)
           RH_TRY(

@@ -117,13 +117,14 @@ class MessageServiceTest : public unit::MigratedDbTest {
     if (dispatcher_) dispatcher_->stop();
   }
 
-  void add_number(const std::string& e164, const std::string& user) {
+  void add_number(const std::string& e164, const std::string& user,
+                  const std::string& route = "smsc1") {
     auto st = exec(
         "INSERT INTO numbers (id, tenant_id, e164, provider, provider_ref, state, user_id, label, "
         "features, country, region, locality, monthly_micros, upfront_micros, trunk, "
         "messaging_route, created_at, updated_at) VALUES (?, ?, ?, 'local', '', 'active', ?, '', "
-        "'sms;mms;voice', 'US', '', '', 0, 0, 'trunk1', 'smsc1', 0, 0)",
-        {new_id("num"), tenant_, e164, user});
+        "'sms;mms;voice', 'US', '', '', 0, 0, 'trunk1', ?, 0, 0)",
+        {new_id("num"), tenant_, e164, user, route});
     ASSERT_TRUE(st) << st.error().message;
   }
 
@@ -442,6 +443,27 @@ TEST_P(MessageServiceTest, AnotherBootTakesOverWhatWasInFlight) {
   });
   ASSERT_TRUE(st);
   EXPECT_EQ(svc_->get_message(alice_, s->message.id)->status, "sending");
+}
+
+TEST_P(MessageServiceTest, ABackloggedRouteDoesNotHideAnotherRoutesMessages) {
+  add_number("+12125550109", alice_.user_id, "carrier2");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(send(alice_, "+12125550100", {"+12025550123"}, "via smsc1 " + std::to_string(i)));
+    clock_.advance_ms(1);
+  }
+  ASSERT_TRUE(send(alice_, "+12125550109", {"+12025550123"}, "via carrier2"));
+  // smsc1 is full: carrier2's message still goes.
+  auto c = svc_->claim("n1:a", {{"smsc1", 0}, {"carrier2", 4}}, 0);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->size(), 1u);
+  EXPECT_EQ((*c)[0].route, "carrier2");
+  EXPECT_EQ((*c)[0].text, "via carrier2");
+  // Two of smsc1's, oldest first; nothing for routes no sender knows.
+  auto d = svc_->claim("n1:a", {{"smsc1", 2}}, 0);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ((*d)[0].text, "via smsc1 0");
+  EXPECT_EQ((*d)[1].text, "via smsc1 1");
 }
 
 RH_ON_BOTH_DRIVERS(MessageServiceTest);
