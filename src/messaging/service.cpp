@@ -1263,72 +1263,71 @@ Result<std::vector<RouteSend>> MessageService::claim(
     const std::string& owner, const std::map<std::string, std::size_t>& free_by_route,
     std::size_t free_other) {
   const std::int64_t now = clock_.now_ms();
-  return db_.in_transaction<std::vector<RouteSend>>(
-      [&](Connection& tx) -> Result<std::vector<RouteSend>> {
-        std::size_t total = free_other;
-        for (const auto& [k, v] : free_by_route) total += v;
-        std::vector<RouteSend> out;
-        if (total == 0) return out;
-        // Route by route, so that a backlog on one route (a slow SMSC)
-        // never hides another route's due messages; then the routes no
-        // sender knows (they are retried later).
-        const char* lock =
-            tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "";
-        const std::string select =
-            "SELECT d.id, d.message_id, d.tenant_id, d.route, d.recipient, d.status, m.sender, "
-            "m.body, m.media FROM message_deliveries d JOIN messages m ON m.id = d.message_id "
-            "WHERE d.status IN ('queued', 'sending') AND d.due_at <= ? AND ";
-        std::vector<std::string> messages;
-        auto take = [&](const storage::Rows& rows) -> Status {
-          for (const auto& r : rows) {
-            RouteSend s;
-            s.delivery_id = r.text("id");
-            s.message_id = r.text("message_id");
-            s.tenant_id = r.text("tenant_id");
-            s.route = r.text("route");
-            s.from = r.text("sender");
-            s.to = r.text("recipient");
-            s.text = r.text("body");
-            s.media = split(r.text("media"));
-            s.max_segments = 255;
-            RH_TRY(
-                tx.exec("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, "
-                        "due_at = ?, updated_at = ? WHERE id = ?",
-                        {owner, now + o_.lease_ms, now, s.delivery_id}));
-            if (r.text("status") == "queued") messages.push_back(s.message_id);
-            out.push_back(std::move(s));
-          }
-          return {};
-        };
-        std::vector<Value> known;
-        for (const auto& [route, n] : free_by_route) {
-          known.emplace_back(route);
-          const std::size_t want = std::min(n, o_.batch);
-          if (want == 0) continue;
-          RH_ASSIGN(auto rows, tx.query(fmt::format("{}d.route = ? ORDER BY d.due_at, d.id LIMIT {}{}",
-                                                    select, want, lock),
-                                        {now, route}));
-          RH_TRY(take(rows));
-        }
-        if (free_other > 0) {
-          std::string sql = select + "d.route NOT IN (''";
-          std::vector<Value> args{now};
-          for (auto& k : known) {
-            sql += ", ?";
-            args.push_back(k);
-          }
-          sql +=
-              fmt::format(") ORDER BY d.due_at, d.id LIMIT {}{}", std::min(free_other, o_.batch), lock);
-          RH_ASSIGN(auto rows, tx.query(sql, std::span<const Value>(args)));
-          RH_TRY(take(rows));
-        }
-        for (const auto& id : messages)
-          RH_TRY(
-              tx.exec("UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND "
-                      "status = 'queued'",
-                      {now, id}));
-        return out;
-      });
+  return db_.in_transaction<std::vector<RouteSend>>([&](Connection& tx)
+                                                        -> Result<std::vector<RouteSend>> {
+    std::size_t total = free_other;
+    for (const auto& [k, v] : free_by_route) total += v;
+    std::vector<RouteSend> out;
+    if (total == 0) return out;
+    // Route by route, so that a backlog on one route (a slow SMSC)
+    // never hides another route's due messages; then the routes no
+    // sender knows (they are retried later).
+    const char* lock = tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "";
+    const std::string select =
+        "SELECT d.id, d.message_id, d.tenant_id, d.route, d.recipient, d.status, m.sender, "
+        "m.body, m.media FROM message_deliveries d JOIN messages m ON m.id = d.message_id "
+        "WHERE d.status IN ('queued', 'sending') AND d.due_at <= ? AND ";
+    std::vector<std::string> messages;
+    auto take = [&](const storage::Rows& rows) -> Status {
+      for (const auto& r : rows) {
+        RouteSend s;
+        s.delivery_id = r.text("id");
+        s.message_id = r.text("message_id");
+        s.tenant_id = r.text("tenant_id");
+        s.route = r.text("route");
+        s.from = r.text("sender");
+        s.to = r.text("recipient");
+        s.text = r.text("body");
+        s.media = split(r.text("media"));
+        s.max_segments = 255;
+        RH_TRY(
+            tx.exec("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, "
+                    "due_at = ?, updated_at = ? WHERE id = ?",
+                    {owner, now + o_.lease_ms, now, s.delivery_id}));
+        if (r.text("status") == "queued") messages.push_back(s.message_id);
+        out.push_back(std::move(s));
+      }
+      return {};
+    };
+    std::vector<Value> known;
+    for (const auto& [route, n] : free_by_route) {
+      known.emplace_back(route);
+      const std::size_t want = std::min(n, o_.batch);
+      if (want == 0) continue;
+      RH_ASSIGN(auto rows, tx.query(fmt::format("{}d.route = ? ORDER BY d.due_at, d.id LIMIT {}{}",
+                                                select, want, lock),
+                                    {now, route}));
+      RH_TRY(take(rows));
+    }
+    if (free_other > 0) {
+      std::string sql = select + "d.route NOT IN (''";
+      std::vector<Value> args{now};
+      for (auto& k : known) {
+        sql += ", ?";
+        args.push_back(k);
+      }
+      sql +=
+          fmt::format(") ORDER BY d.due_at, d.id LIMIT {}{}", std::min(free_other, o_.batch), lock);
+      RH_ASSIGN(auto rows, tx.query(sql, std::span<const Value>(args)));
+      RH_TRY(take(rows));
+    }
+    for (const auto& id : messages)
+      RH_TRY(
+          tx.exec("UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND "
+                  "status = 'queued'",
+                  {now, id}));
+    return out;
+  });
 }
 
 Status MessageService::record_outcome(Connection& tx, const std::string& delivery_id,
@@ -1406,14 +1405,21 @@ Status MessageService::record_outcome(Connection& tx, const std::string& deliver
     case RouteResult::Kind::permanent:
       return fail(r.error_code.empty() ? "rejected" : r.error_code, r.detail);
     case RouteResult::Kind::retry: {
-      const int attempts = static_cast<int>(row->integer("attempts")) + 1;
-      if (attempts >= o_.max_attempts || now - row->integer("created_at") > o_.max_age_ms)
+      // The route could not take it at all (no bind up, the link down, a
+      // route not configured): not an attempt; only max_age ends those.
+      static const std::set<std::string> kNotAttempted{"no_bind",       "link_down",
+                                                       "stopped",       "queue_full",
+                                                       "unknown_route", "carrier_not_configured"};
+      const bool attempted = !kNotAttempted.count(r.error_code);
+      const int attempts = static_cast<int>(row->integer("attempts")) + (attempted ? 1 : 0);
+      if ((attempted && attempts >= o_.max_attempts) ||
+          now - row->integer("created_at") > o_.max_age_ms)
         return fail(r.error_code.empty() ? "gave_up" : r.error_code,
                     fmt::format("gave up after {} attempt(s): {}", attempts, r.detail));
       std::int64_t delay = r.retry_after.count();
       if (delay <= 0) {
         delay = o_.retry_base_ms;
-        for (int i = 1; i < attempts && delay < 3'600'000; ++i) delay *= 2;
+        for (int i = 1; i < std::max(attempts, 1) && delay < 3'600'000; ++i) delay *= 2;
         delay = std::min<std::int64_t>(delay, 3'600'000);
       }
       RH_TRY(
@@ -1422,7 +1428,7 @@ Status MessageService::record_outcome(Connection& tx, const std::string& deliver
                   "id = ?",
                   {static_cast<std::int64_t>(attempts), r.error_code.substr(0, 64),
                    r.detail.substr(0, 500), now + delay, now, delivery_id}));
-      return {};
+      return refresh_message_status(tx, message_id);
     }
   }
   return {};

@@ -445,6 +445,34 @@ TEST_P(MessageServiceTest, AnotherBootTakesOverWhatWasInFlight) {
   EXPECT_EQ(svc_->get_message(alice_, s->message.id)->status, "sending");
 }
 
+TEST_P(MessageServiceTest, ARouteThatIsDownDoesNotUseUpAttempts) {
+  auto s = send(alice_, "+12125550100", {"+12025550123"}, "while the bind is down");
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 10; ++i) {  // max_attempts is 3
+    auto c = svc_->claim("n1:a", {{"smsc1", 1}}, 0);
+    ASSERT_TRUE(c);
+    ASSERT_EQ(c->size(), 1u) << i;
+    auto st = db().transaction([&](storage::Connection& tx) -> Status {
+      return svc_->record_outcome(
+          tx, (*c)[0].delivery_id, "n1:a", "smsc1",
+          {RouteResult::Kind::retry, {}, "no_bind", "no bind is up", std::chrono::milliseconds(1)});
+    });
+    ASSERT_TRUE(st);
+    clock_.advance_ms(10);
+  }
+  EXPECT_EQ(svc_->get_message(alice_, s->message.id)->status, "queued");
+  EXPECT_EQ(scalar("SELECT attempts AS n FROM message_deliveries"), 0);
+  // Past max_age it fails all the same.
+  clock_.advance_ms(svc_->options().max_age_ms + 1);
+  auto c = svc_->claim("n1:a", {{"smsc1", 1}}, 0);
+  ASSERT_EQ(c->size(), 1u);
+  ASSERT_TRUE(db().transaction([&](storage::Connection& tx) -> Status {
+    return svc_->record_outcome(tx, (*c)[0].delivery_id, "n1:a", "smsc1",
+                                {RouteResult::Kind::retry, {}, "no_bind", "no bind is up", {}});
+  }));
+  EXPECT_EQ(svc_->get_message(alice_, s->message.id)->status, "failed");
+}
+
 TEST_P(MessageServiceTest, ABackloggedRouteDoesNotHideAnotherRoutesMessages) {
   add_number("+12125550109", alice_.user_id, "carrier2");
   for (int i = 0; i < 5; ++i) {
