@@ -79,8 +79,11 @@ struct ApiDeps {
   messaging::MessageService& messages;
   messaging::HookService& hooks;             // carrier webhooks
   messaging::smpp::Gateway* smpp = nullptr;  // null without configured binds
-  const http::Router* router = nullptr;      // for the route listing
-  std::atomic<int> hashes_waiting{0};        // backlog of the hashing pool
+  // Sends wait here for their group commit: enough threads that concurrent
+  // sends share commits (null: `pool`).
+  BlockingPool* message_pool = nullptr;
+  const http::Router* router = nullptr;  // for the route listing
+  std::atomic<int> hashes_waiting{0};    // backlog of the hashing pool
 };
 
 // The OpenAPI document compiled into the binary (api/openapi.json).

@@ -95,7 +95,8 @@ awaitable<Response> send_message(ApiDeps& d, RequestContext& ctx) {
   r.from = *from;
   r.idempotency_key = std::string(ctx.header("Idempotency-Key"));
   auto self = self_scope(ctx);
-  auto o = co_await offload(d.pool, [&] { return d.messages.send(self, r); });
+  auto o = co_await offload(d.message_pool ? *d.message_pool : d.pool,
+                            [&] { return d.messages.send(self, r); });
   if (!o) co_return problem_from_error(o.error(), ctx.request_id);
   Response resp = json_response(o->replayed ? 200 : 201, message_json(o->message));
   resp.set("Idempotency-Replayed", o->replayed ? "true" : "false");

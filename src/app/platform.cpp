@@ -336,6 +336,7 @@ int serve(const config::Config& cfg) {
   auto binds = messaging::parse_smpp_binds(cfg.list("messaging.smpp_binds"));
   if (!binds) throw std::runtime_error(binds.error().field + ": " + binds.error().message);
   BlockingPool smpp_pool(2);  // MO parts and inbound messages are stored off the SMPP thread
+  BlockingPool message_pool(static_cast<std::size_t>(cfg.integer("messaging.send_threads")));
   std::unique_ptr<messaging::smpp::Gateway> gateway;
   std::unique_ptr<messaging::SmppRoutes> smpp_routes;
   std::vector<messaging::RouteSender*> senders;
@@ -435,7 +436,8 @@ int serve(const config::Config& cfg) {
                     media,
                     messages,
                     hooks,
-                    gateway.get()};
+                    gateway.get(),
+                    &message_pool};
   api::register_routes(router, deps);
   http::Server server(ioc, router, metrics, http::server_options(cfg));
   server_ptr = &server;
@@ -490,6 +492,7 @@ int serve(const config::Config& cfg) {
   message_dispatcher.stop();  // waits for outcomes in flight, while the gateway still runs
   if (gateway) gateway.reset();
   smpp_pool.stop();
+  message_pool.stop();
   pool.stop();
   hash_pool.stop();
   fs::remove(run_file, ec);

@@ -11,6 +11,7 @@ namespace rh::messaging {
 
 namespace {
 constexpr auto kPoll = std::chrono::milliseconds(250);
+constexpr auto kGather = std::chrono::milliseconds(2);
 constexpr std::size_t kUnknownRouteSlots = 16;
 }  // namespace
 
@@ -77,6 +78,7 @@ void Dispatcher::run() {
   std::deque<std::tuple<std::string, std::string, RouteResult>> batch;
   const auto stop_deadline_after = std::chrono::seconds(10);
   std::optional<std::chrono::steady_clock::time_point> stop_deadline;
+  const std::size_t gather = std::max<std::size_t>(1, svc_.options().batch / 4);
 
   while (true) {
     bool woken = false;
@@ -90,31 +92,71 @@ void Dispatcher::run() {
             std::chrono::steady_clock::now() > *stop_deadline)
           break;
         cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !results_.empty(); });
-      } else if (results_.empty() && !wake_ && !more) {
-        cv_.wait_until(lk, last_claim + kPoll,
-                       [&] { return !results_.empty() || wake_ || stopping_.load(); });
+      } else {
+        if (results_.empty() && !wake_ && !more)
+          cv_.wait_until(lk, last_claim + kPoll,
+                         [&] { return !results_.empty() || wake_ || stopping_.load(); });
+        // Let outcomes and new messages gather a moment: one transaction
+        // then serves many (each costs a commit), at the price of up to
+        // kGather of latency.
+        if (!stopping_ && results_.size() < gather && in_flight > results_.size())
+          cv_.wait_for(lk, kGather, [&] { return results_.size() >= gather || stopping_.load(); });
       }
       woken = wake_;
       wake_ = false;
       batch.swap(results_);
     }
 
-    // Commit what came back, then free its slots.
-    if (!batch.empty()) {
-      Status st = svc_.db().transaction([&](storage::Connection& tx) -> Status {
-        for (const auto& [delivery, route, result] : batch)
-          RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));
-        return {};
-      });
-      if (!st) {
-        logger->warn("cannot record {} message outcome(s), will retry: {}", batch.size(),
-                     st.error().message);
-        std::unique_lock lk(mu_);
-        for (auto& x : batch) results_.push_front(std::move(x));
-        batch.clear();
-        cv_.wait_for(lk, std::chrono::milliseconds(200), [&] { return stopping_.load(); });
-        continue;
+    auto now = std::chrono::steady_clock::now();
+    const bool claim_now =
+        !stopping_ && (woken || more || !batch.empty() || now >= last_claim + kPoll);
+
+    // Free capacity by route, counting the slots this transaction frees.
+    std::map<std::string, std::size_t> free;
+    std::size_t free_other = kUnknownRouteSlots;  // routes no sender knows: retried later
+    if (claim_now) {
+      std::map<std::string, std::size_t> busy;
+      {
+        std::lock_guard lk(mu_);
+        busy = in_flight_;
       }
+      for (const auto& [delivery, route, result] : batch)
+        if (busy[route] > 0) --busy[route];
+      for (auto* s : senders_)
+        for (const auto& route : s->routes()) free[route] = s->capacity(route);
+      for (const auto& [route, n] : busy) {
+        auto it = free.find(route);
+        std::size_t cap = it != free.end() ? it->second : kUnknownRouteSlots;
+        free[route] = cap > n ? cap - n : 0;
+      }
+    }
+
+    // Outcomes and the next claim in one transaction.
+    std::vector<RouteSend> claimed;
+    Status st = svc_.db().transaction([&](storage::Connection& tx) -> Status {
+      claimed.clear();
+      for (const auto& [delivery, route, result] : batch)
+        RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));
+      if (claim_now) {
+        RH_ASSIGN(claimed, svc_.claim(tx, owner_, free, free_other));
+      }
+      return {};
+    });
+    if (!st) {
+      logger->warn("cannot record {} message outcome(s) or claim more, will retry: {}",
+                   batch.size(), st.error().message);
+      std::unique_lock lk(mu_);
+      for (auto& x : batch) results_.push_front(std::move(x));
+      batch.clear();
+      more = false;
+      cv_.wait_for(lk, std::chrono::milliseconds(200), [&] { return stopping_.load(); });
+      continue;
+    }
+    if (claim_now) {
+      last_claim = now;
+      more = claimed.size() >= svc_.options().batch;
+    }
+    {
       std::lock_guard lk(mu_);
       ++stats_.commits;
       for (const auto& [delivery, route, result] : batch) {
@@ -127,46 +169,11 @@ void Dispatcher::run() {
         else
           ++stats_.failed;
       }
-      batch.clear();
-      more = true;  // slots were freed
+      stats_.claimed += claimed.size();
+      for (const auto& s : claimed) ++in_flight_[s.route];
     }
-    if (stopping_) continue;
-
-    auto now = std::chrono::steady_clock::now();
-    if (!woken && !more && now < last_claim + kPoll) continue;
-    last_claim = now;
-
-    // Free capacity by route.
-    std::map<std::string, std::size_t> free;
-    std::size_t free_other = 0;
-    {
-      std::lock_guard lk(mu_);
-      for (auto* s : senders_)
-        for (const auto& route : s->routes()) free[route] = s->capacity(route);
-      for (const auto& [route, n] : in_flight_) {
-        auto it = free.find(route);
-        std::size_t cap = it != free.end() ? it->second : kUnknownRouteSlots;
-        free[route] = cap > n ? cap - n : 0;
-      }
-      free_other = kUnknownRouteSlots;  // routes no sender knows: retried later
-    }
-    auto claimed = svc_.claim(owner_, free, free_other);
-    if (!claimed) {
-      logger->warn("cannot claim queued messages: {}", claimed.error().message);
-      more = false;
-      continue;
-    }
-    more = claimed->size() >= svc_.options().batch;
-    if (claimed->empty()) {
-      more = false;
-      continue;
-    }
-    {
-      std::lock_guard lk(mu_);
-      stats_.claimed += claimed->size();
-      for (const auto& s : *claimed) ++in_flight_[s.route];
-    }
-    for (auto& s : *claimed) {
+    batch.clear();
+    for (auto& s : claimed) {
       RouteSender* sender = sender_for(s.route);
       auto done = [this, delivery = s.delivery_id, route = s.route](RouteResult r) {
         {

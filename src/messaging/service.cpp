@@ -362,6 +362,10 @@ void declare_messaging_config(config::Schema& s) {
   s.integer("messaging.smpp_link_retry_ms", 1'000,
             "A message whose bind went down or timed out is retried this much later.", 1,
             3'600'000);
+  s.integer("messaging.send_threads", 32,
+            "Threads that store sent messages. Concurrent sends share one commit (group "
+            "commit), so more threads than cores pays off; each mostly waits.",
+            1, 1024);
   s.integer("messaging.http_in_flight", 32,
             "Messages in flight at once to each HTTP carrier (Telnyx, Bandwidth, Plivo).", 1, 1000);
   s.string("messaging.stop_reply",
@@ -1262,72 +1266,76 @@ Result<int> MessageService::reclaim(const std::string& node_prefix, const std::s
 Result<std::vector<RouteSend>> MessageService::claim(
     const std::string& owner, const std::map<std::string, std::size_t>& free_by_route,
     std::size_t free_other) {
+  return db_.in_transaction<std::vector<RouteSend>>(
+      [&](Connection& tx) { return claim(tx, owner, free_by_route, free_other); });
+}
+
+Result<std::vector<RouteSend>> MessageService::claim(
+    Connection& tx, const std::string& owner,
+    const std::map<std::string, std::size_t>& free_by_route, std::size_t free_other) {
   const std::int64_t now = clock_.now_ms();
-  return db_.in_transaction<std::vector<RouteSend>>([&](Connection& tx)
-                                                        -> Result<std::vector<RouteSend>> {
-    std::size_t total = free_other;
-    for (const auto& [k, v] : free_by_route) total += v;
-    std::vector<RouteSend> out;
-    if (total == 0) return out;
-    // Route by route, so that a backlog on one route (a slow SMSC)
-    // never hides another route's due messages; then the routes no
-    // sender knows (they are retried later).
-    const char* lock = tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "";
-    const std::string select =
-        "SELECT d.id, d.message_id, d.tenant_id, d.route, d.recipient, d.status, m.sender, "
-        "m.body, m.media FROM message_deliveries d JOIN messages m ON m.id = d.message_id "
-        "WHERE d.status IN ('queued', 'sending') AND d.due_at <= ? AND ";
-    std::vector<std::string> messages;
-    auto take = [&](const storage::Rows& rows) -> Status {
-      for (const auto& r : rows) {
-        RouteSend s;
-        s.delivery_id = r.text("id");
-        s.message_id = r.text("message_id");
-        s.tenant_id = r.text("tenant_id");
-        s.route = r.text("route");
-        s.from = r.text("sender");
-        s.to = r.text("recipient");
-        s.text = r.text("body");
-        s.media = split(r.text("media"));
-        s.max_segments = 255;
-        RH_TRY(
-            tx.exec("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, "
-                    "due_at = ?, updated_at = ? WHERE id = ?",
-                    {owner, now + o_.lease_ms, now, s.delivery_id}));
-        if (r.text("status") == "queued") messages.push_back(s.message_id);
-        out.push_back(std::move(s));
-      }
-      return {};
-    };
-    std::vector<Value> known;
-    for (const auto& [route, n] : free_by_route) {
-      known.emplace_back(route);
-      const std::size_t want = std::min(n, o_.batch);
-      if (want == 0) continue;
-      RH_ASSIGN(auto rows, tx.query(fmt::format("{}d.route = ? ORDER BY d.due_at, d.id LIMIT {}{}",
-                                                select, want, lock),
-                                    {now, route}));
-      RH_TRY(take(rows));
-    }
-    if (free_other > 0) {
-      std::string sql = select + "d.route NOT IN (''";
-      std::vector<Value> args{now};
-      for (auto& k : known) {
-        sql += ", ?";
-        args.push_back(k);
-      }
-      sql +=
-          fmt::format(") ORDER BY d.due_at, d.id LIMIT {}{}", std::min(free_other, o_.batch), lock);
-      RH_ASSIGN(auto rows, tx.query(sql, std::span<const Value>(args)));
-      RH_TRY(take(rows));
-    }
-    for (const auto& id : messages)
+  std::size_t total = free_other;
+  for (const auto& [k, v] : free_by_route) total += v;
+  std::vector<RouteSend> out;
+  if (total == 0) return out;
+  // Route by route, so that a backlog on one route (a slow SMSC)
+  // never hides another route's due messages; then the routes no
+  // sender knows (they are retried later).
+  const char* lock = tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "";
+  const std::string select =
+      "SELECT d.id, d.message_id, d.tenant_id, d.route, d.recipient, d.status, m.sender, "
+      "m.body, m.media FROM message_deliveries d JOIN messages m ON m.id = d.message_id "
+      "WHERE d.status IN ('queued', 'sending') AND d.due_at <= ? AND ";
+  std::vector<std::string> messages;
+  auto take = [&](const storage::Rows& rows) -> Status {
+    for (const auto& r : rows) {
+      RouteSend s;
+      s.delivery_id = r.text("id");
+      s.message_id = r.text("message_id");
+      s.tenant_id = r.text("tenant_id");
+      s.route = r.text("route");
+      s.from = r.text("sender");
+      s.to = r.text("recipient");
+      s.text = r.text("body");
+      s.media = split(r.text("media"));
+      s.max_segments = 255;
       RH_TRY(
-          tx.exec("UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND "
-                  "status = 'queued'",
-                  {now, id}));
-    return out;
-  });
+          tx.exec("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, "
+                  "due_at = ?, updated_at = ? WHERE id = ?",
+                  {owner, now + o_.lease_ms, now, s.delivery_id}));
+      if (r.text("status") == "queued") messages.push_back(s.message_id);
+      out.push_back(std::move(s));
+    }
+    return {};
+  };
+  std::vector<Value> known;
+  for (const auto& [route, n] : free_by_route) {
+    known.emplace_back(route);
+    const std::size_t want = std::min(n, o_.batch);
+    if (want == 0) continue;
+    RH_ASSIGN(auto rows, tx.query(fmt::format("{}d.route = ? ORDER BY d.due_at, d.id LIMIT {}{}",
+                                              select, want, lock),
+                                  {now, route}));
+    RH_TRY(take(rows));
+  }
+  if (free_other > 0) {
+    std::string sql = select + "d.route NOT IN (''";
+    std::vector<Value> args{now};
+    for (auto& k : known) {
+      sql += ", ?";
+      args.push_back(k);
+    }
+    sql +=
+        fmt::format(") ORDER BY d.due_at, d.id LIMIT {}{}", std::min(free_other, o_.batch), lock);
+    RH_ASSIGN(auto rows, tx.query(sql, std::span<const Value>(args)));
+    RH_TRY(take(rows));
+  }
+  for (const auto& id : messages)
+    RH_TRY(
+        tx.exec("UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND "
+                "status = 'queued'",
+                {now, id}));
+  return out;
 }
 
 Status MessageService::record_outcome(Connection& tx, const std::string& delivery_id,

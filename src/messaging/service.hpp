@@ -264,6 +264,11 @@ class MessageService {
   Result<std::vector<RouteSend>> claim(const std::string& lease_owner,
                                        const std::map<std::string, std::size_t>& free_by_route,
                                        std::size_t free_other);
+  // The same inside the caller's transaction (the dispatcher records
+  // outcomes and claims in one).
+  Result<std::vector<RouteSend>> claim(storage::Connection& tx, const std::string& lease_owner,
+                                       const std::map<std::string, std::size_t>& free_by_route,
+                                       std::size_t free_other);
 
  private:
   struct Impl;
