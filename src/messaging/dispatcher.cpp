@@ -133,7 +133,7 @@ void Dispatcher::run() {
 
     // Outcomes and the next claim in one transaction.
     std::vector<RouteSend> claimed;
-    Status st = svc_.db().transaction([&](storage::Connection& tx) -> Status {
+    Status st = svc_.in_group([&](storage::Connection& tx) -> Status {
       claimed.clear();
       for (const auto& [delivery, route, result] : batch)
         RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));

@@ -277,6 +277,7 @@ CREATE TABLE message_deliveries (
   updated_at BIGINT NOT NULL
 ){{table}};
 CREATE INDEX message_deliveries_due ON message_deliveries (route, status, due_at);
+CREATE INDEX message_deliveries_status ON message_deliveries (status, due_at);
 CREATE INDEX message_deliveries_message ON message_deliveries (message_id);
 CREATE TABLE message_carrier_ids (
   route VARCHAR(64) NOT NULL,

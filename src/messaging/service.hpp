@@ -252,6 +252,11 @@ class MessageService {
   Status set_allowed_countries(const std::string& tenant_id, const std::vector<std::string>& c);
 
   storage::Database& db() { return db_; }
+  // Runs fn in the group commit that sends use (the dispatcher's writes
+  // share their commits).
+  Status in_group(const std::function<Status(storage::Connection&)>& fn) {
+    return committer_.run(fn);
+  }
   const MessagingOptions& options() const { return o_; }
   const Clock& clock() const { return clock_; }
 
