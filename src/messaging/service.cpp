@@ -760,7 +760,7 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
 
   // Concurrent sends share one commit (group commit): each is durable when
   // it returns, one fsync serves them all.
-  Status st = committer_.run([&](Connection& tx) -> Status {
+  Status st = in_group([&](Connection& tx) -> Status {
     queued = false;
     RH_ASSIGN(auto number, inventory_.find_e164(tx, *from));
     if (!number || number->tenant_id != u.tenant_id || number->user_id != u.user_id ||
