@@ -133,15 +133,27 @@ void Dispatcher::run() {
 
     // Outcomes and the next claim in one transaction.
     std::vector<RouteSend> claimed;
+    // On SQLite (one writer) one transaction, joining the senders' group,
+    // serves both; on MariaDB the outcomes' row locks (wallets) are let go
+    // before the claim, so that senders do not wait behind it.
+    const bool one_transaction = svc_.db().dialect() == storage::Dialect::sqlite;
     Status st = svc_.in_group([&](storage::Connection& tx) -> Status {
       claimed.clear();
       for (const auto& [delivery, route, result] : batch)
         RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));
-      if (claim_now) {
+      if (claim_now && one_transaction) {
         RH_ASSIGN(claimed, svc_.claim(tx, owner_, free, free_other));
       }
       return {};
     });
+    if (st && claim_now && !one_transaction) {
+      auto c = svc_.claim(owner_, free, free_other);
+      if (c) {
+        claimed = std::move(*c);
+      } else {
+        logger->warn("cannot claim queued messages: {}", c.error().message);
+      }
+    }
     if (!st) {
       logger->warn("cannot record {} message outcome(s) or claim more, will retry: {}",
                    batch.size(), st.error().message);

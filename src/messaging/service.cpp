@@ -1287,7 +1287,7 @@ Result<std::vector<RouteSend>> MessageService::claim(
       "SELECT d.id, d.message_id, d.tenant_id, d.route, d.recipient, d.status, m.sender, "
       "m.body, m.media FROM message_deliveries d JOIN messages m ON m.id = d.message_id "
       "WHERE d.status IN ('queued', 'sending') AND d.due_at <= ? AND ";
-  std::vector<std::string> messages;
+  std::vector<std::string> messages, deliveries;
   auto take = [&](const storage::Rows& rows) -> Status {
     for (const auto& r : rows) {
       RouteSend s;
@@ -1300,10 +1300,7 @@ Result<std::vector<RouteSend>> MessageService::claim(
       s.text = r.text("body");
       s.media = split(r.text("media"));
       s.max_segments = 255;
-      RH_TRY(
-          tx.exec("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, "
-                  "due_at = ?, updated_at = ? WHERE id = ?",
-                  {owner, now + o_.lease_ms, now, s.delivery_id}));
+      deliveries.push_back(s.delivery_id);
       if (r.text("status") == "queued") messages.push_back(s.message_id);
       out.push_back(std::move(s));
     }
@@ -1331,11 +1328,27 @@ Result<std::vector<RouteSend>> MessageService::claim(
     RH_ASSIGN(auto rows, tx.query(sql, std::span<const Value>(args)));
     RH_TRY(take(rows));
   }
-  for (const auto& id : messages)
-    RH_TRY(
-        tx.exec("UPDATE messages SET status = 'sending', updated_at = ? WHERE id = ? AND "
-                "status = 'queued'",
-                {now, id}));
+  // One statement for each table, in chunks of at most 200 ids.
+  auto update_in = [&](const std::string& head, std::vector<Value> args,
+                       const std::vector<std::string>& ids, const std::string& tail) -> Status {
+    for (std::size_t i = 0; i < ids.size(); i += 200) {
+      std::string sql = head + " WHERE id IN (";
+      std::vector<Value> a = args;
+      for (std::size_t j = i; j < std::min(ids.size(), i + 200); ++j) {
+        sql += j == i ? "?" : ", ?";
+        a.emplace_back(ids[j]);
+      }
+      sql += ")" + tail;
+      RH_TRY(tx.exec(sql, std::span<const Value>(a)));
+    }
+    return {};
+  };
+  RH_TRY(
+      update_in("UPDATE message_deliveries SET status = 'sending', lease_owner = ?, due_at = ?, "
+                "updated_at = ?",
+                {owner, now + o_.lease_ms, now}, deliveries, ""));
+  RH_TRY(update_in("UPDATE messages SET status = 'sending', updated_at = ?", {now}, messages,
+                   " AND status = 'queued'"));
   return out;
 }
 
@@ -1381,10 +1394,10 @@ Status MessageService::record_outcome(Connection& tx, const std::string& deliver
       for (const auto& id : r.carrier_ids) {
         ++part;
         if (id.empty() || id.size() > 100) continue;
-        RH_TRY(tx.exec("DELETE FROM message_carrier_ids WHERE route = ? AND carrier_message_id = ?",
-                       {route, id}));
+        // REPLACE: a carrier that reuses an id after a long time points it
+        // at the newest message (both drivers know REPLACE INTO).
         RH_TRY(
-            tx.exec("INSERT INTO message_carrier_ids (route, carrier_message_id, delivery_id, "
+            tx.exec("REPLACE INTO message_carrier_ids (route, carrier_message_id, delivery_id, "
                     "part, status, created_at) VALUES (?, ?, ?, ?, 'sent', ?)",
                     {route, id, delivery_id, static_cast<std::int64_t>(part), now}));
         // A receipt that came first.
