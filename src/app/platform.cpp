@@ -491,6 +491,7 @@ int serve(const config::Config& cfg) {
   dispatcher.stop();
   message_dispatcher.stop();  // waits for outcomes in flight, while the gateway still runs
   if (gateway) gateway.reset();
+  provider_pool.stop();  // carrier calls still running answer into the stopped dispatcher
   smpp_pool.stop();
   message_pool.stop();
   pool.stop();
