@@ -102,17 +102,8 @@ Status check_message(const CarrierSend& m) {
   return {};
 }
 
-std::optional<json::value> parse_json(const std::string& body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
-
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+using numbers::parse_json;
+using numbers::string_at;
 
 // A count field (integer or digit string), or 0.
 int count_at(const json::object& o, std::string_view key) {

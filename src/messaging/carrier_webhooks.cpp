@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
+#include "numbers/carriers.hpp"
 
 namespace rh::messaging {
 
@@ -121,17 +122,8 @@ bool sodium_ready() {
   return ok;
 }
 
-std::optional<json::value> parse_json(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
-
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+using numbers::parse_json;
+using numbers::string_at;
 
 // A string or a whole number as text ("" otherwise).
 std::string scalar_at(const json::object& o, std::string_view key) {

@@ -12,6 +12,8 @@
 //   plivo     https://api.plivo.com/v1             + /Account/{auth_id}/...
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -65,6 +67,11 @@ Result<std::string> base_url(const ProviderConfig& c, const std::string& fallbac
 
 // "+" followed by 8 to 15 digits.
 bool is_e164(std::string_view s);
+
+// A carrier's JSON body, or nullopt when it does not parse.
+std::optional<boost::json::value> parse_json(std::string_view body);
+// The string at key, or "" (absent or not a string).
+std::string string_at(const boost::json::object& o, std::string_view key);
 
 // Tiny, safe XML reading for Bandwidth's answers: no DTDs, no external or
 // custom entities (only the five predefined ones and character references),

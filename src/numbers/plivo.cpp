@@ -20,18 +20,6 @@ constexpr const char* kPlivoBase = "https://api.plivo.com/v1";
 constexpr const char* kOrderPrefix = "plivo:";
 constexpr int kPlivoMaxLimit = 20;  // the search's page size cap
 
-std::optional<json::value> parse_json(const std::string& body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
-
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 bool true_at(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_bool() && v->as_bool();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <cctype>
 #include <set>
 
@@ -160,6 +161,18 @@ Result<std::string> base_url(const ProviderConfig& c, const std::string& fallbac
   if (!ok || has_control(url) || url.find_first_of(" ?#") != std::string::npos)
     return invalid("settings.base_url", "must be an http:// or https:// URL without a query");
   return url;
+}
+
+std::optional<boost::json::value> parse_json(std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+std::string string_at(const boost::json::object& o, std::string_view key) {
+  const boost::json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
 bool is_e164(std::string_view s) {

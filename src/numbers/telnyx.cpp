@@ -18,18 +18,6 @@ namespace json = boost::json;
 const std::string kTelnyx = "telnyx";
 constexpr const char* kTelnyxBase = "https://api.telnyx.com/v2";
 
-std::optional<json::value> parse_json(const std::string& body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return std::nullopt;
-  return v;
-}
-
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 // A price field: a decimal string (as documented) or a JSON number.
 std::optional<std::int64_t> price_of(const json::object& cost, std::string_view key) {
   const json::value* v = cost.if_contains(key);
