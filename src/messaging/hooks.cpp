@@ -87,7 +87,9 @@ Result<HookOutcome> HookService::handle(const HookRequest& h) {
       ++out.ignored;
       continue;
     }
-    if (!e.event_id.empty()) {
+    // A repeat is caught by receive() itself; looking first only saves
+    // downloading its media again.
+    if (!e.event_id.empty() && !e.media_urls.empty()) {
       RH_ASSIGN(bool seen, svc_.seen(h.carrier, e.event_id));
       if (seen) {
         ++out.duplicates;

@@ -144,6 +144,18 @@ bool terminal(const std::string& s) {
   return s == "delivered" || s == "failed" || s == "undelivered";
 }
 
+// Records a carrier event as processed; conflict "duplicate" when it was.
+Status mark_event(Connection& tx, const std::string& carrier, const std::string& event_id,
+                  std::int64_t now) {
+  RH_ASSIGN(auto seen, tx.query_opt("SELECT 1 AS x FROM carrier_events WHERE carrier = ? AND "
+                                    "event_id = ?",
+                                    {carrier, event_id}));
+  if (seen) return make_reason(Errc::conflict, "duplicate", "event already processed");
+  RH_TRY(tx.exec("INSERT INTO carrier_events (carrier, event_id, received_at) VALUES (?, ?, ?)",
+                 {carrier, event_id, now}));
+  return {};
+}
+
 Status message_event(Connection& tx, const std::string& type, const Message& m, std::int64_t now) {
   boost::json::object o{{"message_id", m.id},   {"conversation_id", m.conversation_id},
                         {"user_id", m.user_id}, {"direction", m.direction},
@@ -542,9 +554,7 @@ Result<Message> MessageService::store_inbound(Connection& tx, const numbers::Num
                                               const std::string& from,
                                               const std::vector<std::string>& others,
                                               const std::string& text,
-                                              const std::vector<std::string>& media,
-                                              const std::string& dedup_key, bool& queued) {
-  (void)dedup_key;
+                                              const std::vector<std::string>& media, bool& queued) {
   const std::int64_t now = clock_.now_ms();
   std::vector<std::string> participants = others;
   participants.push_back(from);
@@ -834,7 +844,7 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
         std::vector<std::string> others;
         for (const auto& x : to)
           if (x != t) others.push_back(x);
-        RH_TRY(store_inbound(tx, *other, *from, others, r.text, r.media, "", queued));
+        RH_TRY(store_inbound(tx, *other, *from, others, r.text, r.media, queued));
         p.status = "delivered";
         p.route = "on-net";
       } else {
@@ -1079,14 +1089,7 @@ Result<Message> MessageService::receive(const InboundMessage& in) {
   bool queued = false;
   auto r = db_.in_transaction<Message>([&](Connection& tx) -> Result<Message> {
     queued = false;
-    if (!in.dedup_key.empty()) {
-      RH_ASSIGN(auto seen, tx.query_opt("SELECT 1 AS x FROM carrier_events WHERE carrier = ? AND "
-                                        "event_id = ?",
-                                        {in.route, in.dedup_key}));
-      if (seen) return make_reason(Errc::conflict, "duplicate", "event already processed");
-      RH_TRY(tx.exec("INSERT INTO carrier_events (carrier, event_id, received_at) VALUES (?, ?, ?)",
-                     {in.route, in.dedup_key, clock_.now_ms()}));
-    }
+    if (!in.dedup_key.empty()) RH_TRY(mark_event(tx, in.route, in.dedup_key, clock_.now_ms()));
     std::optional<Message> first;
     for (const auto& dest : in.to) {
       RH_ASSIGN(auto n, inventory_.find_e164(tx, dest));
@@ -1094,8 +1097,7 @@ Result<Message> MessageService::receive(const InboundMessage& in) {
       std::vector<std::string> others;
       for (const auto& x : in.to)
         if (x != dest) others.push_back(x);
-      RH_ASSIGN(auto m,
-                store_inbound(tx, *n, in.from, others, in.text, in.media, in.dedup_key, queued));
+      RH_ASSIGN(auto m, store_inbound(tx, *n, in.from, others, in.text, in.media, queued));
       if (!first) first = std::move(m);
     }
     if (!first)
@@ -1105,19 +1107,6 @@ Result<Message> MessageService::receive(const InboundMessage& in) {
   });
   if (queued && on_queued_) on_queued_();
   return r;
-}
-
-Result<bool> MessageService::first_time(const std::string& carrier, const std::string& event_id) {
-  const std::int64_t now = clock_.now_ms();
-  return db_.in_transaction<bool>([&](Connection& tx) -> Result<bool> {
-    RH_ASSIGN(auto seen, tx.query_opt("SELECT 1 AS x FROM carrier_events WHERE carrier = ? AND "
-                                      "event_id = ?",
-                                      {carrier, event_id}));
-    if (seen) return false;
-    RH_TRY(tx.exec("INSERT INTO carrier_events (carrier, event_id, received_at) VALUES (?, ?, ?)",
-                   {carrier, event_id, now}));
-    return true;
-  });
 }
 
 Result<bool> MessageService::seen(const std::string& carrier, const std::string& event_id) {
@@ -1219,14 +1208,7 @@ Status MessageService::apply_status(const std::string& route, const std::string&
     return make_error(Errc::invalid_argument, "unknown status '" + status + "'");
   const std::int64_t now = clock_.now_ms();
   return db_.transaction([&](Connection& tx) -> Status {
-    if (!event_key.empty()) {
-      RH_ASSIGN(auto seen, tx.query_opt("SELECT 1 AS x FROM carrier_events WHERE carrier = ? AND "
-                                        "event_id = ?",
-                                        {route, event_key}));
-      if (seen) return make_reason(Errc::conflict, "duplicate", "event already processed");
-      RH_TRY(tx.exec("INSERT INTO carrier_events (carrier, event_id, received_at) VALUES (?, ?, ?)",
-                     {route, event_key, now}));
-    }
+    if (!event_key.empty()) RH_TRY(mark_event(tx, route, event_key, now));
     RH_ASSIGN(auto row, tx.query_opt("SELECT delivery_id, status FROM message_carrier_ids WHERE "
                                      "route = ? AND carrier_message_id = ?",
                                      {route, carrier_id}));

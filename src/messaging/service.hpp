@@ -239,8 +239,6 @@ class MessageService {
   Status apply_status(const std::string& route, const std::string& carrier_id,
                       const std::string& status, const std::string& error_code,
                       const std::string& detail, const std::string& event_key = "");
-  // Marks a carrier event seen; false when it was seen before.
-  Result<bool> first_time(const std::string& carrier, const std::string& event_id);
   // Whether it was seen (without marking it).
   Result<bool> seen(const std::string& carrier, const std::string& event_id);
   // The owner of an active number (webhooks pick their keys by its tenant).
@@ -288,7 +286,7 @@ class MessageService {
   Result<Message> store_inbound(storage::Connection& tx, const numbers::Number& n,
                                 const std::string& from, const std::vector<std::string>& others,
                                 const std::string& text, const std::vector<std::string>& media,
-                                const std::string& dedup_key, bool& queued);
+                                bool& queued);
   Status queue_reply(storage::Connection& tx, const numbers::Number& n, const std::string& to,
                      const std::string& text, bool& queued);
   bool rate_allowed(const std::string& user_id);
