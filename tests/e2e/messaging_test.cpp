@@ -15,29 +15,21 @@
 #include <thread>
 
 #include "e2e/numbers_fixture.hpp"
-#include "support/child_process.hpp"
+#include "support/smsc_fake.hpp"
 
 namespace rh::test {
 namespace {
 
 namespace json = boost::json;
-const std::string kSmscDir = std::string(RH_SOURCE_DIR) + "/tests/support/smsc";
 
 class MessagingE2E : public NumbersWorld {
  protected:
   void SetUp() override {
     NumbersWorld::SetUp();
     if (IsSkipped()) return;
-    if (!program_available("node"))
-      GTEST_SKIP() << "node is not installed (scripts/install-deps.sh test installs nodejs npm)";
-    if (!std::filesystem::exists(kSmscDir + "/node_modules/smpp"))
-      GTEST_SKIP() << "npm smpp is not installed: run `npm ci --prefix tests/support/smsc`";
-    auto started = smsc_.start(
-        {"node", kSmscDir + "/smsc-fake.js", "--system-id", "ringhouse", "--password", "secret"});
+    auto started = smsc_.start();
+    if (started.skip) GTEST_SKIP() << started.why;
     ASSERT_TRUE(started.ok) << started.why;
-    std::istringstream in(smsc_.ready_value());
-    in >> smpp_port_ >> control_port_;
-    ASSERT_GT(smpp_port_, 0);
   }
   void TearDown() override {
     if (HasFailure() && smsc_.pid() > 0) std::cerr << "smsc-fake stderr:\n" << smsc_.stderr_text();
@@ -51,8 +43,9 @@ class MessagingE2E : public NumbersWorld {
   }
 
   std::string bind_url(int window = 10) const {
-    return "messaging.smpp_binds=smpp://ringhouse:secret@127.0.0.1:" + std::to_string(smpp_port_) +
-           "?route=smpp-a&window=" + std::to_string(window) + "&reconnect_ms=100";
+    return "messaging.smpp_binds=smpp://ringhouse:secret@127.0.0.1:" +
+           std::to_string(smsc_.smpp_port()) + "?route=smpp-a&window=" + std::to_string(window) +
+           "&reconnect_ms=100";
   }
 
   void boot(std::vector<std::string> extra = {}, int window = 10) {
@@ -106,45 +99,10 @@ class MessagingE2E : public NumbersWorld {
     return m.is_object() ? jstr(m, "status") : "";
   }
 
-  void script(const json::object& o) {
-    HttpRequest q;
-    q.method = "POST";
-    q.target = "/script";
-    q.body = json::serialize(o);
-    q.headers["Content-Type"] = "application/json";
-    q.headers["Host"] = "localhost";
-    auto r = http(static_cast<std::uint16_t>(control_port_), q);
-    ASSERT_EQ(r.status, 200) << r.body;
-  }
-
-  json::object smsc_state() {
-    HttpRequest q;
-    q.method = "GET";
-    q.target = "/state";
-    q.headers["Host"] = "localhost";
-    auto r = http(static_cast<std::uint16_t>(control_port_), q);
-    EXPECT_EQ(r.status, 200);
-    return r.status == 200 ? r.json().as_object() : json::object{};
-  }
-  // Every text the SMSC was sent, with how often.
-  std::map<std::string, int> smsc_texts() {
-    HttpRequest q;
-    q.method = "GET";
-    q.target = "/texts";
-    q.headers["Host"] = "localhost";
-    auto r = http(static_cast<std::uint16_t>(control_port_), q);
-    EXPECT_EQ(r.status, 200);
-    std::map<std::string, int> out;
-    if (r.status != 200) return out;
-    auto v = r.json();
-    for (const auto& kv : v.as_object())
-      out[std::string(kv.key())] = static_cast<int>(kv.value().to_number<std::int64_t>());
-    return out;
-  }
-  std::int64_t smsc_count(const char* key) {
-    auto s = smsc_state();
-    return s.contains(key) ? s.at(key).to_number<std::int64_t>() : -1;
-  }
+  void script(const json::object& o) { ASSERT_TRUE(smsc_.script(json::serialize(o))); }
+  json::object smsc_state() { return smsc_.state(); }
+  std::map<std::string, int> smsc_texts() { return smsc_.texts(); }
+  std::int64_t smsc_count(const char* key) { return smsc_.count(key); }
 
   // The messages of the user's only conversation, newest first.
   json::array thread(const Account& a) {
@@ -157,8 +115,7 @@ class MessagingE2E : public NumbersWorld {
 
   std::vector<std::string> boot_args_;
   std::string reused_dir_;
-  ChildProcess smsc_;
-  int smpp_port_ = 0, control_port_ = 0;
+  SmscFake smsc_;
   Account alice_, bob_;
 };
 

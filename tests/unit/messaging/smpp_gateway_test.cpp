@@ -18,6 +18,7 @@
 #include "storage/migrations.hpp"
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
+#include "support/smsc_fake.hpp"
 #include "support/test_db.hpp"
 
 namespace rh::messaging::smpp {
@@ -26,8 +27,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using OKind = SmsOutcome::Kind;
-
-const std::string kSmscDir = std::string(RH_SOURCE_DIR) + "/tests/support/smsc";
 
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
@@ -115,17 +114,10 @@ struct Inbox {
 class SmppGatewayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!rh::test::program_available("node"))
-      GTEST_SKIP() << "node is not installed (scripts/install-deps.sh test installs nodejs npm)";
-    if (!std::filesystem::exists(kSmscDir + "/node_modules/smpp"))
-      GTEST_SKIP() << "npm smpp is not installed: run `npm ci --prefix tests/support/smsc`";
-    auto started = smsc_.start(
-        {"node", kSmscDir + "/smsc-fake.js", "--system-id", "ringhouse", "--password", "secret"});
+    auto started = smsc_.start();
+    if (started.skip) GTEST_SKIP() << started.why;
     ASSERT_TRUE(started.ok) << started.why;
-    std::istringstream in(smsc_.ready_value());
-    in >> smpp_port_ >> control_port_;
-    ASSERT_NE(smpp_port_, 0);
-    ASSERT_NE(control_port_, 0);
+    smpp_port_ = smsc_.smpp_port();
   }
 
   void TearDown() override {
@@ -197,25 +189,13 @@ class SmppGatewayTest : public ::testing::Test {
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "stop() did not complete";
   }
 
-  json::object smsc_state() {
-    auto r = rh::test::http_get(control_port_, "/state");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json().as_object();
-  }
-  std::int64_t smsc_count(const char* key) {
-    return smsc_state().at(key).to_number<std::int64_t>();
-  }
+  json::object smsc_state() { return smsc_.state(); }
+  std::int64_t smsc_count(const char* key) { return smsc_.count(key); }
   json::array deliver_resps() { return smsc_state().at("deliver_sm_resps").as_array(); }
   json::array submitted() { return smsc_state().at("submitted").as_array(); }
 
-  void script_json(const json::value& body) {
-    auto r = rh::test::http_json(control_port_, "POST", "/script", json::serialize(body));
-    ASSERT_EQ(r.status, 200) << r.body;
-  }
-  void script(const std::string& body) {
-    auto r = rh::test::http_json(control_port_, "POST", "/script", body);
-    ASSERT_EQ(r.status, 200) << r.body;
-  }
+  void script_json(const json::value& body) { ASSERT_TRUE(smsc_.script(json::serialize(body))); }
+  void script(const std::string& body) { ASSERT_TRUE(smsc_.script(body)); }
 
   OutboundSms sms(const std::string& text) {
     OutboundSms m;
@@ -226,8 +206,8 @@ class SmppGatewayTest : public ::testing::Test {
     return m;
   }
 
-  rh::test::ChildProcess smsc_;
-  std::uint16_t smpp_port_ = 0, control_port_ = 0;
+  rh::test::SmscFake smsc_;
+  std::uint16_t smpp_port_ = 0;
   std::unique_ptr<Gateway> gateway_;
 };
 

@@ -18,6 +18,7 @@
 #include "messaging/smpp/session.hpp"
 #include "support/child_process.hpp"
 #include "support/http_client.hpp"
+#include "support/smsc_fake.hpp"
 
 namespace rh::messaging::smpp {
 namespace {
@@ -25,8 +26,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using Kind = SubmitResult::Kind;
-
-const std::string kSmscDir = std::string(RH_SOURCE_DIR) + "/tests/support/smsc";
 
 // Waits up to `timeout` for pred() to hold, checking every 10 ms.
 template <class Pred>
@@ -102,17 +101,10 @@ ShortMessage message(const std::string& text) {
 class SmppSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!rh::test::program_available("node"))
-      GTEST_SKIP() << "node is not installed (scripts/install-deps.sh test installs nodejs npm)";
-    if (!std::filesystem::exists(kSmscDir + "/node_modules/smpp"))
-      GTEST_SKIP() << "npm smpp is not installed: run `npm ci --prefix tests/support/smsc`";
-    auto started = smsc_.start(
-        {"node", kSmscDir + "/smsc-fake.js", "--system-id", "ringhouse", "--password", "secret"});
+    auto started = smsc_.start();
+    if (started.skip) GTEST_SKIP() << started.why;
     ASSERT_TRUE(started.ok) << started.why;
-    std::istringstream in(smsc_.ready_value());
-    in >> smpp_port_ >> control_port_;
-    ASSERT_NE(smpp_port_, 0);
-    ASSERT_NE(control_port_, 0);
+    smpp_port_ = smsc_.smpp_port();
     thread_ = std::thread([this] { ioc_.run(); });
   }
 
@@ -155,22 +147,13 @@ class SmppSessionTest : public ::testing::Test {
     ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "stop() did not complete";
   }
 
-  json::object smsc_state() {
-    auto r = rh::test::http_get(control_port_, "/state");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json().as_object();
-  }
-  std::int64_t smsc_count(const char* key) {
-    return smsc_state().at(key).to_number<std::int64_t>();
-  }
+  json::object smsc_state() { return smsc_.state(); }
+  std::int64_t smsc_count(const char* key) { return smsc_.count(key); }
 
-  void script(const std::string& body) {
-    auto r = rh::test::http_json(control_port_, "POST", "/script", body);
-    ASSERT_EQ(r.status, 200) << r.body;
-  }
+  void script(const std::string& body) { ASSERT_TRUE(smsc_.script(body)); }
 
-  rh::test::ChildProcess smsc_;
-  std::uint16_t smpp_port_ = 0, control_port_ = 0;
+  rh::test::SmscFake smsc_;
+  std::uint16_t smpp_port_ = 0;
   boost::asio::io_context ioc_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
       ioc_.get_executor()};
