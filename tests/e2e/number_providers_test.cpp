@@ -23,24 +23,7 @@ class ProvidersE2E : public NumbersWorld {
                "numbers.sweep_interval_s=1", "--set", "numbers.aging_s=1"},
               extra);
   }
-  // Starts a fake and configures the tenant to use it.
-  bool carrier(CarrierFake& fake, const std::string& name) {
-    auto st = fake.start(name);
-    if (st.skip) {
-      skip_ = st.why;
-      return false;
-    }
-    EXPECT_TRUE(st.ok) << st.why;
-    if (!st.ok) return false;
-    json::object settings;
-    for (const auto& [k, v] : fake.settings()) settings[k] = v;
-    settings["timeout_ms"] = "2000";
-    settings["retry_base_ms"] = "20";
-    auto r = call(port_, "PUT", "/v1/admin/providers/" + name + "?tenant_id=" + tenant_,
-                  json::serialize(json::object{{"enabled", true}, {"settings", settings}}), op_);
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.status == 200;
-  }
+  bool carrier(CarrierFake& fake, const std::string& name) { return use_carrier(fake, name); }
   int count_requests(CarrierFake& f, const std::string& method, const std::string& path_part) {
     int n = 0;
     for (const auto& r : f.requests())
@@ -49,8 +32,6 @@ class ProvidersE2E : public NumbersWorld {
         ++n;
     return n;
   }
-
-  std::string skip_;
 };
 
 TEST_P(ProvidersE2E, TelnyxSearchPurchasePendingFailureAndRelease) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "e2e/accounts_fixture.hpp"
+#include "support/carrier_fake.hpp"
 
 namespace rh::test {
 
@@ -32,9 +33,35 @@ class NumbersWorld : public E2E {
     return path + (path.find('?') == std::string::npos ? "?" : "&") + "tenant_id=" + tenant_;
   }
 
+  // Starts a carrier's contract fake and configures the tenant to use it
+  // (short time-outs and back-off), plus extra settings. False when it could
+  // not; skip_ then says why if this machine cannot run the fake.
+  bool use_carrier(CarrierFake& fake, const std::string& name,
+                   const boost::json::object& extra = {}) {
+    auto st = fake.start(name);
+    if (st.skip) {
+      skip_ = st.why;
+      return false;
+    }
+    EXPECT_TRUE(st.ok) << st.why;
+    if (!st.ok) return false;
+    boost::json::object settings;
+    for (const auto& [k, v] : fake.settings()) settings[k] = v;
+    settings["timeout_ms"] = "2000";
+    settings["retry_base_ms"] = "20";
+    for (const auto& kv : extra) settings[kv.key()] = kv.value();
+    auto r =
+        call(port_, "PUT", "/v1/admin/providers/" + name + "?tenant_id=" + tenant_,
+             boost::json::serialize(boost::json::object{{"enabled", true}, {"settings", settings}}),
+             op_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200;
+  }
+
   std::unique_ptr<RinghouseProcess> rh_;
   std::uint16_t port_ = 0;
   std::string op_, tenant_;
+  std::string skip_;  // why use_carrier could not run a fake here
 };
 
 inline std::string default_tenant_id(std::uint16_t port, const std::string& op) {
