@@ -358,14 +358,8 @@ int serve(const config::Config& cfg) {
         std::chrono::milliseconds(cfg.integer("messaging.max_retry_ms")));
     senders.push_back(smpp_routes.get());
   }
-  std::string public_url_now = url;
-  std::mutex public_url_mu;
   messaging::HttpCarrierRoutes http_routes(
       providers, media, provider_pool,
-      [&] {
-        std::lock_guard lk(public_url_mu);
-        return public_url_now;
-      },
       static_cast<std::size_t>(cfg.integer("messaging.http_in_flight")),
       std::chrono::milliseconds(cfg.integer("messaging.max_retry_ms")));
   senders.push_back(&http_routes);
@@ -445,10 +439,6 @@ int serve(const config::Config& cfg) {
   if (url.empty()) url = fmt::format("http://localhost:{}", server.port());
   deps.public_url = url;
   media.set_public_url(url);
-  {
-    std::lock_guard lk(public_url_mu);
-    public_url_now = url;
-  }
 
   if (cfg.boolean("jobs.enabled")) worker.start();
   if (cfg.boolean("events.enabled")) dispatcher.start();

@@ -404,6 +404,11 @@ void MediaStore::set_public_url(std::string url) {
   public_url_ = std::move(url);
 }
 
+std::string MediaStore::public_url() const {
+  std::lock_guard lock(url_mu_);
+  return public_url_;
+}
+
 Result<Media> MediaStore::store(const std::string& tenant_id, const std::string& user_id,
                                 std::string_view bytes, std::string content_type,
                                 const char* origin) {
@@ -503,12 +508,7 @@ std::string MediaStore::signature(std::string_view id, std::string_view exp) con
 
 std::string MediaStore::signed_url(const std::string& id, std::int64_t ttl_s) const {
   std::string exp = std::to_string(clock_.now_ms() / 1000 + (ttl_s > 0 ? ttl_s : o_.url_ttl_s));
-  std::string base;
-  {
-    std::lock_guard lock(url_mu_);
-    base = public_url_;
-  }
-  return fmt::format("{}/media/{}?exp={}&sig={}", base, id, exp, signature(id, exp));
+  return fmt::format("{}/media/{}?exp={}&sig={}", public_url(), id, exp, signature(id, exp));
 }
 
 bool MediaStore::verify_signed(std::string_view id, std::string_view exp, std::string_view sig,

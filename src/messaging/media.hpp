@@ -152,6 +152,8 @@ class MediaStore {
 
   // The base of signed URLs (known once the server listens).
   void set_public_url(std::string url);
+  // The base carriers and callbacks reach this server at (no trailing '/').
+  std::string public_url() const;
   const MediaOptions& options() const { return o_; }
 
  private:

@@ -262,12 +262,11 @@ void SmppRoutes::send(const RouteSend& m, std::function<void(RouteResult)> done)
 // HTTP carriers
 
 HttpCarrierRoutes::HttpCarrierRoutes(numbers::ProviderRegistry& providers, MediaStore& media,
-                                     BlockingPool& pool, std::function<std::string()> public_url,
-                                     std::size_t capacity, std::chrono::milliseconds max_retry)
+                                     BlockingPool& pool, std::size_t capacity,
+                                     std::chrono::milliseconds max_retry)
     : providers_(providers),
       media_(media),
       pool_(pool),
-      public_url_(std::move(public_url)),
       capacity_(capacity),
       max_retry_(max_retry) {}
 
@@ -310,8 +309,7 @@ RouteResult HttpCarrierRoutes::send_now(const RouteSend& m) {
   s.to = m.to;
   s.text = m.text;
   s.reference = m.delivery_id;
-  std::string base = public_url_();
-  s.status_url = base + "/hooks/" + m.route;
+  s.status_url = media_.public_url() + "/hooks/" + m.route;
   for (const auto& id : m.media) s.media_urls.push_back(media_.signed_url(id));
   auto r = (*carrier)->send(s);
   if (r) {

@@ -57,8 +57,9 @@ std::string status_of_receipt(const smpp::DeliveryReceipt& r);
 // credentials; media offered as signed URLs; calls on their own pool.
 class HttpCarrierRoutes final : public RouteSender {
  public:
+  // Callback and media URLs start with media.public_url().
   HttpCarrierRoutes(numbers::ProviderRegistry& providers, MediaStore& media, BlockingPool& pool,
-                    std::function<std::string()> public_url, std::size_t capacity = 32,
+                    std::size_t capacity = 32,
                     std::chrono::milliseconds max_retry = std::chrono::minutes(5));
   bool handles(const std::string& route) const override;
   std::vector<std::string> routes() const override;
@@ -70,7 +71,6 @@ class HttpCarrierRoutes final : public RouteSender {
   numbers::ProviderRegistry& providers_;
   MediaStore& media_;
   BlockingPool& pool_;
-  std::function<std::string()> public_url_;
   std::size_t capacity_;
   std::chrono::milliseconds max_retry_;
 };
