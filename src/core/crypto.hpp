@@ -23,6 +23,9 @@ std::string base64_encode(std::string_view bytes);     // RFC 4648 §4, padded (
 // Strict inverse of base64url_encode: the RFC 4648 §5 alphabet without padding
 // ('=' refused), and no stray bits after the last byte. nullopt on any error.
 std::optional<std::string> base64url_decode(std::string_view text);
+// RFC 3986 percent-decoding ('+' as a space too for form data); nullopt on
+// a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space = false);
 // A URL-safe random token carrying `bytes` bytes of entropy.
 std::string random_token(std::size_t bytes = 32);
 

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/crypto.hpp"
 #include "core/principal.hpp"
 
 namespace rh::http {
@@ -66,7 +67,6 @@ struct RouteInfo {
   std::size_t max_body = 0;  // 0: the server's default
 };
 
-// Percent-decodes; returns nullopt on a malformed escape.
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+using crypto::percent_decode;
 
 }  // namespace rh::http

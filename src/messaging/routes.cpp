@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "messaging/carrier_messaging.hpp"
 #include "numbers/inventory.hpp"
@@ -20,21 +21,9 @@ const std::vector<std::string> kHttpCarriers{"telnyx", "bandwidth", "plivo"};
 namespace {
 
 std::string percent_decode(std::string_view in, bool& ok) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-        !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-      ok = false;
-      return out;
-    }
-    out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-    i += 2;
-  }
-  return out;
+  auto v = crypto::percent_decode(in);
+  if (!v) ok = false;
+  return v.value_or("");
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <random>
 #include <thread>
 
+#include "core/crypto.hpp"
 #include "storage/database.hpp"
 
 namespace rh::storage {
@@ -764,28 +765,11 @@ class MariadbDatabase final : public Database {
 // ---------------------------------------------------------------------------
 // URL parsing.
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// Percent-decodes into out; false on a malformed escape.
 bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
+  auto v = crypto::percent_decode(in);
+  if (!v) return false;
+  out = std::move(*v);
   return true;
 }
 
