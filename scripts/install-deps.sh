@@ -13,12 +13,21 @@ build_pkgs=(
   libssl-dev libsodium-dev libcurl4-openssl-dev
   libphonenumber8 libprotobuf-dev libabsl-dev
 
-  libtomlplusplus-dev
+  libtomlplusplus-dev libhowardhinnant-date-dev tzdata
   libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
 )
-# Test peers and tools.
+# The SIP edge `ringhouse up` spawns and supervises: Kamailio with the
+# modules its configuration loads (src/voice/edge/kamailio.cfg) and rtpengine
+# in userspace mode.
+edge_pkgs=(
+  kamailio kamailio-json-modules kamailio-utils-modules kamailio-tls-modules
+  kamailio-websocket-modules kamailio-extra-modules
+  rtpengine-daemon
+)
+# Test peers and tools. sipp plays carrier trunks, baresip users' devices.
 test_pkgs=(
+  sip-tester baresip
   mariadb-server mariadb-client
   curl python3
 )
@@ -26,7 +35,7 @@ test_pkgs=(
 # compares ringhouse's SMPP throughput with (bearerbox + smsbox, on the same SMSC).
 bench_pkgs=(wrk nginx-light kannel)
 
-want=("${build_pkgs[@]}")
+want=("${build_pkgs[@]}" "${edge_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   test) want+=("${test_pkgs[@]}") ;;

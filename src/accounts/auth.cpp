@@ -93,7 +93,7 @@ AuthOptions auth_options(const config::Config& c) {
 const std::vector<std::string>& api_key_scopes() {
   static const std::vector<std::string> kScopes{"me:read",       "me:write",     "numbers:read",
                                                 "numbers:write", "billing:read", "messages:read",
-                                                "messages:write"};
+                                                "messages:write", "calls:read"};
   return kScopes;
 }
 

@@ -46,8 +46,17 @@ namespace smpp {
 class Gateway;
 }
 }  // namespace rh::messaging
+namespace rh::voice {
+class VoiceService;
+}
 
 namespace rh::api {
+
+// Who may call /internal/sip/*: the SIP edge, with its key, from its addresses.
+struct EdgeAccess {
+  std::string key;
+  std::vector<std::string> addresses;
+};
 
 struct ApiDeps {
   storage::Database& db;
@@ -82,6 +91,8 @@ struct ApiDeps {
   // Sends wait here for their group commit: enough threads that concurrent
   // sends share commits (null: `pool`).
   BlockingPool* message_pool = nullptr;
+  voice::VoiceService* voice = nullptr;  // calls, SIP credentials, the edge's hooks
+  EdgeAccess edge;
   const http::Router* router = nullptr;  // for the route listing
   std::atomic<int> hashes_waiting{0};    // backlog of the hashing pool
 };

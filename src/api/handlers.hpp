@@ -49,6 +49,8 @@ void register_media_routes(const AddRoute& add, std::size_t max_upload_bytes);
 // Messaging: send, conversations, messages, settings, SMPP binds, carrier
 // webhooks.
 void register_message_routes(const AddRoute& add);
+// Voice: SIP credentials, call rules, calls; the SIP edge's hooks.
+void register_voice_routes(const AddRoute& add);
 
 boost::json::object page_json(boost::json::array data, const std::string& next);
 

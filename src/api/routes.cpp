@@ -497,6 +497,7 @@ void register_routes(http::Router& router, ApiDeps& deps) {
   register_billing_routes(add);
   register_media_routes(add, deps.media.options().max_bytes);
   register_message_routes(add);
+  register_voice_routes(add);
   deps.router = &router;
 }
 

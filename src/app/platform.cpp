@@ -37,6 +37,8 @@
 #include "messaging/routes.hpp"
 #include "messaging/service.hpp"
 #include "messaging/smpp/reassembly.hpp"
+#include "voice/edge_rpc.hpp"
+#include "voice/service.hpp"
 #include "numbers/inventory.hpp"
 #include "numbers/ports.hpp"
 #include "numbers/service.hpp"
@@ -64,6 +66,7 @@ const config::Schema& schema() {
     numbers::declare_numbers_config(sc);
     messaging::declare_media_config(sc);
     messaging::declare_messaging_config(sc);
+    voice::declare_voice_config(sc);
     sc.secret("admin.operator_token",
               "Bearer token for the operator (admin) API. Empty: a token is generated on first "
               "start and kept in <data_dir>/secrets/operator-token.");
@@ -88,6 +91,7 @@ std::vector<storage::Migration> all_migrations() {
   for (auto& m : messaging::media_migrations()) out.push_back(std::move(m));
   for (auto& m : messaging::message_migrations()) out.push_back(std::move(m));
   for (auto& m : messaging::smpp::smpp_migrations()) out.push_back(std::move(m));
+  for (auto& m : voice::voice_migrations()) out.push_back(std::move(m));
   return out;
 }
 
@@ -146,6 +150,8 @@ Secrets prepare_data_dir(const config::Config& cfg) {
   s.access_token_key = secret_file(dir / "secrets" / "access-token-key", 32, unused);
   s.data_key = secret_file(dir / "secrets" / "data-key", 32, unused);
   secret_file(dir / "secrets" / "url-signing-key", 32, unused);
+  std::string edge_key = cfg.string("voice.edge_key");
+  s.edge_key = edge_key.empty() ? secret_file(dir / "secrets" / "edge-key", 32, unused) : edge_key;
   return s;
 }
 
@@ -366,6 +372,11 @@ int serve(const config::Config& cfg) {
   messaging::Dispatcher message_dispatcher(messages, senders, cfg.string("node.id"));
   messages.on_queued([&message_dispatcher] { message_dispatcher.notify(); });
   messaging::HookService hooks(messages, providers, media, clock);
+  voice::VoiceService voice_service(*db, inventory, ledger, rates, &plans, tenants, users, clock,
+                                    voice::voice_options(cfg));
+  voice::EdgeRpc edge_rpc(cfg.string("voice.edge_rpc_url"));
+  voice_service.on_credential_changed(
+      [&edge_rpc](const std::string& username) { (void)edge_rpc.forget_credentials(username); });
   metrics.add_collector([&]() -> std::vector<metrics::Sample> {
     std::vector<metrics::Sample> out;
     auto st = message_dispatcher.stats();
@@ -431,7 +442,9 @@ int serve(const config::Config& cfg) {
                     messages,
                     hooks,
                     gateway.get(),
-                    &message_pool};
+                    &message_pool,
+                    &voice_service,
+                    {secrets.edge_key, cfg.list("voice.edge_addresses")}};
   api::register_routes(router, deps);
   http::Server server(ioc, router, metrics, http::server_options(cfg));
   server_ptr = &server;

@@ -21,6 +21,7 @@ struct Secrets {
   bool operator_token_created = false;
   std::string access_token_key;  // signs access tokens
   std::string data_key;          // encrypts secrets at rest (TOTP)
+  std::string edge_key;          // the SIP edge's key for /internal/sip/* (voice.edge_key)
 };
 
 // Creates the data directory and the generated secrets if missing.
