@@ -19,6 +19,9 @@
 #include "app/cli.hpp"
 #include "app/platform.hpp"
 #include "app/supervisor.hpp"
+#include "voice/edge_config.hpp"
+#include "voice/edge_settings.hpp"
+#include "voice/tls_certificate.hpp"
 #include "billing/ledger.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
@@ -62,6 +65,10 @@ Usage:
                                 verify that every tenant's ledger balances (exit 1 if not)
   ringhouse admin operator-token [options]
                                 print where the operator (admin API) token is kept
+  ringhouse edge-config [options] [--out DIR]
+                                render the SIP edge's kamailio.cfg for `serve` deployments (default
+                                DIR: <data_dir>/run/edge) and print Kamailio's and rtpengine's
+                                command lines (docs/sip-edge.md)
   ringhouse version
 
 Options (every command that reads configuration):
@@ -80,6 +87,62 @@ std::string self_exe(const char* argv0) {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(argv0) : p.string();
+}
+
+// The SIP edge's options from the configuration, with the key, the runtime
+// directory and (in development) a generated TLS certificate.
+voice::EdgeOptions prepare_edge(const config::Config& cfg, const app::Secrets& secrets,
+                                const fs::path& data) {
+  voice::EdgeOptions eo = voice::edge_options(cfg);
+  eo.edge_key = secrets.edge_key;
+  eo.runtime_dir = (data / "run" / "edge").string();
+  fs::create_directories(eo.runtime_dir);
+  if (eo.tls_certificate.empty() && (eo.tls_port != 0 || eo.wss_port != 0)) {
+    eo.tls_certificate = (data / "secrets" / "edge-tls.crt").string();
+    eo.tls_private_key = (data / "secrets" / "edge-tls.key").string();
+    auto st = voice::ensure_self_signed_certificate(
+        eo.tls_certificate, eo.tls_private_key,
+        eo.advertised_ip.empty() ? eo.listen_ip : eo.advertised_ip);
+    if (!st)
+      throw std::runtime_error("cannot create the SIP edge's TLS certificate: " +
+                               st.error().message);
+  }
+  for (const char* program : {"kamailio", "rtpengine"}) {
+    if (!app::find_program(program))
+      throw std::runtime_error(fmt::format(
+          "{} is not installed: run scripts/install-deps.sh (or set voice.edge=false to run "
+          "without calls)",
+          program));
+  }
+  return eo;
+}
+
+// `ringhouse edge-config`: the SIP edge's files for a `serve` deployment
+// (systemd units in docs/sip-edge.md): kamailio.cfg for the API's port, and
+// the two command lines.
+int cmd_edge_config(const app::CommandLine& cl, const config::Config& cfg) {
+  log::setup({cfg.string("log.level"), cfg.string("log.format"), "off"});
+  app::Secrets secrets = app::prepare_data_dir(cfg);
+  fs::path data = fs::absolute(cfg.string("node.data_dir"));
+  voice::EdgeOptions eo = prepare_edge(cfg, secrets, data);
+  auto port = cfg.integer("http.port");
+  if (port == 0)
+    throw config::ConfigError("http.port: the SIP edge needs the API's fixed port (not 0)");
+  eo.hook_url = fmt::format("http://127.0.0.1:{}/internal/sip", port);
+  auto out = cl.options_named("out");
+  fs::path dir = out.empty() ? fs::path(eo.runtime_dir) : fs::absolute(out.back());
+  fs::create_directories(dir);
+  fs::path cfg_path = dir / "kamailio.cfg";
+  std::ofstream(cfg_path, std::ios::trunc) << voice::render_kamailio_cfg(eo);
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& a : v) s += (s.empty() ? "" : " ") + a;
+    return s;
+  };
+  std::cout << "wrote " << cfg_path.string() << "\n"
+            << "kamailio:  " << join(app::resolve_program(voice::kamailio_argv(eo, cfg_path.string())))
+            << "\nrtpengine: " << join(app::resolve_program(voice::rtpengine_argv(eo))) << "\n";
+  return 0;
 }
 
 int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* argv0) {
@@ -106,9 +169,21 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
 
   std::vector<std::string> argv{self_exe(argv0), "serve"};
   for (auto& a : app::config_arguments(cl)) argv.push_back(a);
+
+  // The SIP edge: rtpengine at once; Kamailio once the API answers (its
+  // config names the API's port, which may be picked at start).
+  const bool edge = cfg.boolean("voice.edge");
+  voice::EdgeOptions eo;
+  if (edge) {
+    eo = prepare_edge(cfg, secrets, data);
+    if (eo.rpc_port != 0 && cfg.string("voice.edge_rpc_url").empty()) {
+      argv.push_back("--set");
+      argv.push_back(fmt::format("voice.edge_rpc_url=http://127.0.0.1:{}/RPC", eo.rpc_port));
+    }
+  }
   app::Supervisor sup(std::chrono::milliseconds(cfg.integer("http.drain_timeout_ms") + 5000));
   sup.add({"api", argv, 3});
-  // Kamailio and rtpengine join here when the voice module lands.
+  if (edge) sup.add({"rtpengine", app::resolve_program(voice::rtpengine_argv(eo)), 3});
   sup.on_tick([&]() -> bool {
     std::ifstream in(run_file);
     std::stringstream ss;
@@ -118,6 +193,21 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
     if (jec || !v.is_object()) return false;
     if (v.as_object()["pid"].to_number<long>() != sup.pid_of("api")) return false;
     std::string url(v.as_object()["url"].as_string());
+    std::string sip;
+    if (edge) {
+      eo.hook_url = fmt::format("http://127.0.0.1:{}/internal/sip",
+                                v.as_object()["port"].to_number<long>());
+      fs::path cfg_path = fs::path(eo.runtime_dir) / "kamailio.cfg";
+      std::ofstream(cfg_path, std::ios::trunc) << voice::render_kamailio_cfg(eo);
+      sup.add({"kamailio", app::resolve_program(voice::kamailio_argv(eo, cfg_path.string())), 3});
+      std::string host = eo.advertised_ip.empty() ? eo.listen_ip : eo.advertised_ip;
+      sip = fmt::format(
+          "  SIP edge        sip:{0}:{1} (UDP, TCP){2}{3}\n"
+          "                  domain {4}; devices register with credentials from "
+          "POST /v1/sip-credentials\n",
+          host, eo.sip_port, eo.tls_port ? fmt::format(", sips:{}:{}", host, eo.tls_port) : "",
+          eo.wss_port ? fmt::format(", wss://{}:{}", host, eo.wss_port) : "", eo.sip_domain);
+    }
     std::string db = cfg.string("storage.driver") == "mariadb"
                          ? std::string("MariaDB")
                          : "SQLite " + (cfg.string("storage.sqlite_path").empty()
@@ -129,7 +219,7 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
                "  Branding        {0}/v1/branding\n"
                "  API document    {0}/v1/openapi.json\n"
                "  Health          {0}/healthz   {0}/readyz\n"
-               "  Metrics         {0}/metrics\n\n"
+               "  Metrics         {0}/metrics\n{6}\n"
                "  Data            {1}\n"
                "  Database        {2}\n"
                "  Operator token  {3}{4}\n"
@@ -149,7 +239,8 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
                                  "                  then sign in and turn on two-step "
                                  "verification (POST /v1/me/totp).\n\n",
                                  url, *bootstrap)
-                   : std::string())
+                   : std::string(),
+               sip)
         << std::flush;
     return true;
   });
@@ -426,6 +517,7 @@ int main(int argc, char** argv) {
       return app::serve(cfg);
     }
     if (cmd == "up") return cmd_up(cl, cfg, argv[0]);
+    if (cmd == "edge-config") return cmd_edge_config(cl, cfg);
     if (cmd == "migrate") return cmd_migrate(cl, cfg);
     if (cmd == "admin") return cmd_admin(cl, cfg);
     std::cerr << "unknown command '" << cmd << "'\n\n" << kUsage;

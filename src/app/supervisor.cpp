@@ -6,12 +6,45 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
 #include "core/log.hpp"
 
 namespace rh::app {
+
+std::optional<std::string> find_program(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) return name;
+    return std::nullopt;
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+  // Kamailio and rtpengine live in sbin, which a user's PATH may lack.
+  dirs += ":/usr/local/sbin:/usr/sbin:/sbin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (!dir.empty()) {
+      std::string candidate = dir + "/" + name;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> resolve_program(std::vector<std::string> argv) {
+  if (!argv.empty()) {
+    if (auto p = find_program(argv[0])) argv[0] = *p;
+  }
+  return argv;
+}
+
 
 void Supervisor::add(ChildSpec spec) {
   children_.push_back({std::move(spec)});

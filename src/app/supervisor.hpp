@@ -1,5 +1,5 @@
 // A small process supervisor for `ringhouse up`: starts child processes
-// (the API server now; Kamailio and rtpengine later), restarts one that dies
+// (the API server, Kamailio and rtpengine), restarts one that dies
 // with a growing back-off, and on SIGINT/SIGTERM stops them all, politely
 // first (SIGTERM), then with SIGKILL after a grace period.
 #pragma once
@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,13 @@ struct ChildSpec {
   // not fix itself. 0: always restart.
   int max_quick_failures = 0;
 };
+
+// The absolute path of an executable: name itself when it holds a '/',
+// else the first match in $PATH; nullopt when there is none.
+std::optional<std::string> find_program(const std::string& name);
+// argv with argv[0] resolved by find_program (left as is when not found:
+// the spawn then reports it).
+std::vector<std::string> resolve_program(std::vector<std::string> argv);
 
 class Supervisor {
  public:

@@ -15,6 +15,7 @@
 #include "core/phone_number.hpp"
 #include "jobs/outbox.hpp"
 #include "voice/call_rules.hpp"
+#include "voice/edge_settings.hpp"
 
 namespace rh::voice {
 
@@ -128,6 +129,7 @@ void declare_voice_config(config::Schema& s) {
            "a device's cached HA1 when its credentials are rotated or revoked. `ringhouse up` "
            "sets it; empty: cached HA1s expire after voice.auth_cache_s.");
   s.integer("voice.auth_cache_s", 60, "How long the SIP edge caches a device's HA1.", 0, 3600);
+  declare_edge_config(s);
   s.list("voice.trunks", {},
                     "SIP trunks, one URL each: sip://host:port?name=carrier1&transport=udp"
                     "&addresses=203.0.113.5,203.0.113.6 (a number's `trunk` names one).");
