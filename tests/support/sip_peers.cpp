@@ -1012,8 +1012,9 @@ std::string Sipp::log() const {
 
 namespace {
 
-std::string fill_local(std::string message, std::uint16_t port) {
-  message = replace_all(std::move(message), "[local_ip]", "127.0.0.1");
+std::string fill_local(std::string message, std::uint16_t port,
+                       const std::string& ip = "127.0.0.1") {
+  message = replace_all(std::move(message), "[local_ip]", ip);
   return replace_all(std::move(message), "[local_port]", std::to_string(port));
 }
 
@@ -1025,13 +1026,17 @@ bool has_final(const std::vector<SipMessage>& ms) {
 
 std::vector<SipMessage> send_raw_sip_udp(const std::string& host, std::uint16_t port,
                                          const std::string& message,
-                                         std::chrono::milliseconds wait) {
+                                         std::chrono::milliseconds wait,
+                                         const std::string& local_ip) {
   std::vector<SipMessage> out;
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return out;
   sockaddr_in local{};
   local.sin_family = AF_INET;
-  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, local_ip.c_str(), &local.sin_addr) != 1) {
+    ::close(fd);
+    return out;
+  }
   socklen_t len = sizeof local;
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -1042,7 +1047,7 @@ std::vector<SipMessage> send_raw_sip_udp(const std::string& host, std::uint16_t 
     ::close(fd);
     return out;
   }
-  std::string data = fill_local(message, ntohs(local.sin_port));
+  std::string data = fill_local(message, ntohs(local.sin_port), local_ip);
   if (::sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
     ::close(fd);
     return out;

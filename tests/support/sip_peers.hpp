@@ -308,9 +308,11 @@ class Sipp {
 // messages received within `wait` (it stops early once a final response,
 // >= 200, came). "[local_ip]" and "[local_port]" in the message are
 // replaced by the socket's address first (so Via can point back at it).
+// local_ip: the source address (another 127.x address is another peer).
 std::vector<SipMessage> send_raw_sip_udp(const std::string& host, std::uint16_t port,
                                          const std::string& message,
-                                         std::chrono::milliseconds wait);
+                                         std::chrono::milliseconds wait,
+                                         const std::string& local_ip = "127.0.0.1");
 std::vector<SipMessage> send_raw_sip_tcp(const std::string& host, std::uint16_t port,
                                          const std::string& message,
                                          std::chrono::milliseconds wait);

@@ -1,0 +1,385 @@
+// Voice end to end: `ringhouse up` spawns the real Kamailio (the rendered
+// template) and rtpengine; baresip plays users' devices, sipp the carrier
+// trunk. Devices live on 127.0.0.1, the trunk on 127.0.0.2 (the only address
+// in its `addresses`), and a stranger on 127.0.0.3. SQLite only: the
+// database paths of voice run on both drivers in tests/unit/voice/.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "e2e/numbers_fixture.hpp"
+#include "support/child_process.hpp"
+#include "support/sip_peers.hpp"
+
+namespace rh::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A port free for both UDP and TCP on 127.0.0.1 (bound and released).
+std::uint16_t free_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int t = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(t);
+      continue;
+    }
+    socklen_t len = sizeof a;
+    ::getsockname(t, reinterpret_cast<sockaddr*>(&a), &len);
+    int u = ::socket(AF_INET, SOCK_DGRAM, 0);
+    bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(u);
+    ::close(t);
+    if (ok) return ntohs(a.sin_port);
+  }
+  return 0;
+}
+
+class Voice : public NumbersWorld {
+ protected:
+  static constexpr const char* kDomain = "voice.test";
+
+  void SetUp() override {
+    NumbersWorld::SetUp();
+    if (IsSkipped()) return;
+    std::string why;
+    if (!sip_peers_available(why)) GTEST_SKIP() << why;
+    for (const char* p : {"kamailio", "rtpengine"})
+      if (!program_available(p) && !program_available(std::string("/usr/sbin/") + p))
+        GTEST_SKIP() << p << " is not installed (scripts/install-deps.sh test)";
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      if (rh_) {
+        rh_->keep_dir();
+        std::cerr << "ringhouse up log:\n" << rh_->log() << "\n";
+      }
+      if (trunk_) std::cerr << "trunk sipp log:\n" << trunk_->log() << "\n";
+      for (auto* d : {&dev1_, &dev2_, &dev3_})
+        if (*d) std::cerr << "baresip log:\n" << (*d)->log() << "\n";
+    }
+    NumbersWorld::TearDown();
+  }
+
+  // Starts the trunk (a sipp UAS running `scenario`), then the platform with
+  // it as trunk1, a priced deck, and one user with a number.
+  void boot(const std::string& scenario = "uas_answer.xml",
+            std::map<std::string, std::string> keys = {},
+            std::vector<std::string> extra = {}) {
+    trunk_ = std::make_unique<Sipp>();
+    SippOptions so;
+    so.scenario = scenario;
+    so.local_ip = "127.0.0.2";
+    so.keys = std::move(keys);
+    so.timeout = std::chrono::seconds(60);
+    auto st = trunk_->start_uas(so);
+    if (st.skip) GTEST_SKIP() << st.why;
+    ASSERT_TRUE(st.ok) << st.why;
+    sip_port_ = free_port();
+    std::uint16_t rtp_base = static_cast<std::uint16_t>(20000 + (::getpid() % 400) * 100);
+    std::vector<std::string> args{
+        "--set", std::string("voice.sip_domain=") + kDomain,
+        "--set", "voice.sip_port=" + std::to_string(sip_port_),
+        "--set", "voice.tls_port=" + std::to_string(free_port()),
+        "--set", "voice.ws_port=" + std::to_string(free_port()),
+        "--set", "voice.wss_port=" + std::to_string(free_port()),
+        "--set", "voice.rpc_port=" + std::to_string(free_port()),
+        "--set", "voice.rtpengine_port=" + std::to_string(free_port()),
+        "--set", "voice.rtp_port_min=" + std::to_string(rtp_base),
+        "--set", "voice.rtp_port_max=" + std::to_string(rtp_base + 99),
+        "--set", "voice.edge_children=2",
+        "--set", "voice.auth_failures_ban=3",
+        "--set",
+        "voice.trunks=sip://127.0.0.2:" + std::to_string(trunk_->port()) +
+            "?name=trunk1&addresses=127.0.0.2",
+        "--set", "voice.allowed_countries=US",
+    };
+    args.insert(args.end(), extra.begin(), extra.end());
+    ProcessOptions o;
+    o.command = "up";
+    o.args = db_args();
+    o.args.insert(o.args.end(), args.begin(), args.end());
+    rh_ = std::make_unique<RinghouseProcess>(o);
+    ASSERT_TRUE(rh_->running()) << rh_->log();
+    port_ = rh_->port();
+    op_ = rh_->operator_token();
+    tenant_ = default_tenant_id(port_, op_);
+    // The edge is up when Kamailio answers an OPTIONS.
+    ASSERT_TRUE(eventually(
+        [&] {
+          return !send_raw_sip_udp("127.0.0.1", sip_port_, options_request(),
+                                   std::chrono::milliseconds(300))
+                      .empty();
+        },
+        std::chrono::seconds(30)))
+        << rh_->log();
+    // Prices: US calls at 0.60/min in 1 s steps (10,000 micros a second).
+    ASSERT_EQ(post_csv(port_, admin("/v1/admin/rate-decks?name=Voice"),
+                       "prefix,description,per_minute,increment,sms,mms\n"
+                       "1,US,0.60,1/1,0.01,0.02\n",
+                       op_)
+                  .status,
+              201);
+    std::string csv = "number,trunk,messaging_route,features,monthly_price,upfront_price\n";
+    for (int i = 0; i < 3; ++i)
+      csv += "+1212555010" + std::to_string(i) + ",trunk1,smpp-a,sms;mms;voice,0,0\n";
+    ASSERT_EQ(post_csv(port_, admin("/v1/admin/numbers/import"), csv, op_).status, 201);
+    alice_ = user_with_number("alice", "+12125550100");
+  }
+
+  std::string options_request() const {
+    return "OPTIONS sip:" + std::string(kDomain) +
+           " SIP/2.0\r\nVia: SIP/2.0/UDP [local_ip]:[local_port];branch=z9hG4bK-ready\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:" +
+           std::string(kDomain) +
+           ">\r\nCall-ID: ready-probe\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+  }
+
+  struct User {
+    Account account;
+    std::string number;
+    std::string number_id;
+  };
+
+  User user_with_number(const std::string& name, const std::string& e164) {
+    User u;
+    u.account = signed_up_user(port_, op_, name + "@example.com");
+    u.number = e164;
+    auto r = purchase(port_, u.account.access_token, e164, "buy-" + name);
+    EXPECT_EQ(r.status, 201) << r.body;
+    if (r.status == 201) u.number_id = jstr(r.json().at("number"), "id");
+    return u;
+  }
+
+  struct Device {
+    std::string username, password;
+  };
+  Device credential(const User& u, const std::string& label = "phone") {
+    auto r = call(port_, "POST", "/v1/sip-credentials",
+                  boost::json::serialize(boost::json::object{{"label", label}}),
+                  u.account.access_token);
+    EXPECT_EQ(r.status, 201) << r.body;
+    if (r.status != 201) return {};
+    auto v = r.json();
+    return {jstr(v, "username"), jstr(v, "password")};
+  }
+
+  // A registered baresip for the credentials.
+  std::unique_ptr<Baresip> device(const Device& d, bool auto_answer = true) {
+    auto b = std::make_unique<Baresip>();
+    BaresipOptions o;
+    o.username = d.username;
+    o.password = d.password;
+    o.domain = kDomain;
+    o.registrar = "sip:127.0.0.1:" + std::to_string(sip_port_) + ";transport=udp";
+    o.auto_answer = auto_answer;
+    auto st = b->start(o);
+    EXPECT_TRUE(st.ok) << st.why;
+    EXPECT_TRUE(b->wait_registered(std::chrono::seconds(10))) << b->log() << rh_->log();
+    return b;
+  }
+
+  boost::json::array calls(const User& u) {
+    auto r = call(port_, "GET", "/v1/calls", "", u.account.access_token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.status == 200 ? r.json().at("data").as_array() : boost::json::array{};
+  }
+
+  std::unique_ptr<Sipp> trunk_;
+  std::uint16_t sip_port_ = 0;
+  User alice_;
+  std::unique_ptr<Baresip> dev1_, dev2_, dev3_;
+};
+
+std::string md5_hex(const std::string& s) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), md, &len, EVP_md5(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+// The value of a parameter in a Digest challenge (nonce="...").
+std::string digest_param(const std::string& header, const std::string& name) {
+  auto at = header.find(name + "=\"");
+  if (at == std::string::npos) return "";
+  at += name.size() + 2;
+  return header.substr(at, header.find('"', at) - at);
+}
+
+// One REGISTER from `from_ip`, answering the challenge with `password`.
+// Returns the final code (0: no answer).
+int register_with(std::uint16_t port, const std::string& from_ip, const std::string& user,
+                  const std::string& password, const std::string& domain) {
+  static int seq = 0;
+  const std::string call_id = "reg-" + std::to_string(::getpid()) + "-" + std::to_string(++seq);
+  auto request = [&](const std::string& auth) {
+    return "REGISTER sip:" + domain + " SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP [local_ip]:[local_port];rport;branch=z9hG4bK" + call_id +
+           std::to_string(auth.size()) + "\r\nMax-Forwards: 70\r\nFrom: <sip:" + user + "@" +
+           domain + ">;tag=" + call_id + "\r\nTo: <sip:" + user + "@" + domain +
+           ">\r\nCall-ID: " + call_id + "\r\nCSeq: " + (auth.empty() ? "1" : "2") +
+           " REGISTER\r\nContact: <sip:" + user + "@[local_ip]:[local_port]>\r\n" + auth +
+           "Expires: 60\r\nContent-Length: 0\r\n\r\n";
+  };
+  auto first = send_raw_sip_udp("127.0.0.1", port, request(""), std::chrono::milliseconds(1500),
+                                from_ip);
+  if (first.empty()) return 0;
+  if (first.back().status() != 401) return first.back().status();
+  std::string challenge = first.back().header("WWW-Authenticate");
+  std::string nonce = digest_param(challenge, "nonce");
+  std::string ha1 = md5_hex(user + ":" + domain + ":" + password);
+  std::string ha2 = md5_hex("REGISTER:sip:" + domain);
+  std::string response = md5_hex(ha1 + ":" + nonce + ":00000001:abcdef:auth:" + ha2);
+  std::string auth = "Authorization: Digest username=\"" + user + "\", realm=\"" + domain +
+                     "\", nonce=\"" + nonce + "\", uri=\"sip:" + domain + "\", response=\"" +
+                     response + "\", qop=auth, nc=00000001, cnonce=\"abcdef\"\r\n";
+  auto second = send_raw_sip_udp("127.0.0.1", port, request(auth),
+                                 std::chrono::milliseconds(1500), from_ip);
+  return second.empty() ? 0 : second.back().status();
+}
+
+TEST_P(Voice, RegistrationNeedsTheRightPasswordAndRepeatedFailuresAreBanned) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  auto cred = credential(alice_);
+  dev1_ = device(cred);
+  // Online in the API.
+  ASSERT_TRUE(eventually([&] {
+    auto r = call(port_, "GET", "/v1/sip-credentials", "", alice_.account.access_token);
+    return r.status == 200 && r.json().at("data").as_array().at(0).at("online").as_bool();
+  }));
+  // From another address: the right password works; a wrong one and an
+  // unknown user get the same answer.
+  EXPECT_EQ(register_with(sip_port_, "127.0.0.3", cred.username, cred.password, kDomain), 200);
+  int wrong = register_with(sip_port_, "127.0.0.3", cred.username, "wrong", kDomain);
+  EXPECT_TRUE(wrong == 401 || wrong == 403) << wrong;
+  EXPECT_EQ(register_with(sip_port_, "127.0.0.3", "nosuchuser1", "wrong", kDomain), wrong);
+  // The third failure (voice.auth_failures_ban = 3) bans the address: even
+  // the right password gets no answer now, while other addresses still work.
+  register_with(sip_port_, "127.0.0.3", cred.username, "wrong-again", kDomain);
+  EXPECT_EQ(register_with(sip_port_, "127.0.0.3", cred.username, cred.password, kDomain), 0);
+  EXPECT_EQ(register_with(sip_port_, "127.0.0.4", cred.username, cred.password, kDomain), 200);
+  // A rotated password works at once and the old one stops working.
+  auto creds = call(port_, "GET", "/v1/sip-credentials", "", alice_.account.access_token);
+  std::string id = jstr(creds.json().at("data").as_array().at(0), "id");
+  auto rot = call(port_, "POST", "/v1/sip-credentials/" + id + "/rotate", "",
+                  alice_.account.access_token);
+  ASSERT_EQ(rot.status, 200) << rot.body;
+  std::string fresh = jstr(rot.json(), "password");
+  EXPECT_EQ(register_with(sip_port_, "127.0.0.5", cred.username, fresh, kDomain), 200);
+  int old = register_with(sip_port_, "127.0.0.6", cred.username, cred.password, kDomain);
+  EXPECT_TRUE(old == 401 || old == 403) << old;
+}
+
+TEST_P(Voice, DeviceCallsThePstnWithItsNumberAsCallerIdAndMediaFlowsThroughRtpengine) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  credit(port_, op_, alice_.account.id, "10.00");
+  dev1_ = device(credential(alice_));
+  ASSERT_TRUE(dev1_->dial("+12125550199"));
+  ASSERT_TRUE(dev1_->wait_event("CALL_ESTABLISHED", std::chrono::seconds(15))) << rh_->log();
+  // RTP both ways: sipp echoes what reaches it, through rtpengine.
+  EXPECT_TRUE(dev1_->wait_rtp(50, std::chrono::seconds(10)));
+  auto invite = trunk_->received_request("INVITE");
+  ASSERT_TRUE(invite);
+  EXPECT_NE(invite->header("From").find("+12125550100"), std::string::npos) << invite->text;
+  EXPECT_NE(invite->header("P-Asserted-Identity").find("+12125550100"), std::string::npos)
+      << invite->text;
+  EXPECT_EQ(invite->start_line().rfind("INVITE sip:+12125550199@", 0), 0u) << invite->text;
+  // The trunk sees rtpengine's address and ports, never the device's.
+  std::string dev_port = std::to_string(dev1_->sip_port());
+  EXPECT_EQ(invite->text.find("127.0.0.1:" + dev_port), std::string::npos)
+      << "topology not hidden:\n"
+      << invite->text;
+  ASSERT_TRUE(dev1_->hangup());
+  ASSERT_TRUE(eventually([&] {
+    auto c = calls(alice_);
+    return !c.empty() && jstr(c.at(0), "status") == "completed";
+  })) << rh_->log();
+  auto c = calls(alice_).at(0);
+  EXPECT_EQ(jstr(c, "to"), "+12125550199");
+  EXPECT_GT(c.at("cost_micros").as_int64(), 0);
+}
+
+TEST_P(Voice, TheCallIsCutWhenCreditRunsOut) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  credit(port_, op_, alice_.account.id, "0.03");  // three seconds at 0.60/min
+  dev1_ = device(credential(alice_));
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(dev1_->dial("+12125550199"));
+  ASSERT_TRUE(dev1_->wait_event("CALL_ESTABLISHED", std::chrono::seconds(15))) << rh_->log();
+  // Nobody hangs up: the edge sends BYE to both sides.
+  ASSERT_TRUE(dev1_->wait_event("CALL_CLOSED", std::chrono::seconds(15))) << rh_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(12));
+  EXPECT_TRUE(trunk_->wait_received_request("BYE", std::chrono::seconds(5)));
+  ASSERT_TRUE(eventually([&] {
+    auto c = calls(alice_);
+    return !c.empty() && jstr(c.at(0), "status") == "completed";
+  }));
+  EXPECT_LE(calls(alice_).at(0).at("cost_micros").as_int64(), 30'000);
+}
+
+// A trunk call from 127.0.0.2 (the trunk's address) to a DID.
+std::unique_ptr<Sipp> trunk_call(std::uint16_t sip_port, const std::string& did,
+                                 const std::string& caller, const std::string& scenario,
+                                 int pause_ms = 1000) {
+  auto uac = std::make_unique<Sipp>();
+  SippOptions o;
+  o.scenario = scenario;
+  o.local_ip = "127.0.0.2";
+  o.service = did;
+  o.keys = {{"caller", caller}};
+  o.pause_ms = pause_ms;
+  o.timeout = std::chrono::seconds(40);
+  auto st = uac->start_uac(o, "127.0.0.1:" + std::to_string(sip_port));
+  EXPECT_TRUE(st.ok) << st.why;
+  return uac;
+}
+
+TEST_P(Voice, PstnCallRingsBothDevicesTheFirstToAnswerWinsTheOtherIsCancelled) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  dev1_ = device(credential(alice_, "phone"));
+  dev2_ = device(credential(alice_, "tablet"), /*auto_answer=*/false);
+  auto uac = trunk_call(sip_port_, "12125550100", "+13105550123", "uac_call.xml", 2000);
+  ASSERT_TRUE(dev2_->wait_event("CALL_INCOMING", std::chrono::seconds(10))) << rh_->log();
+  EXPECT_TRUE(dev1_->wait_event("CALL_ESTABLISHED", std::chrono::seconds(10)));
+  EXPECT_TRUE(dev2_->wait_received_request("CANCEL", std::chrono::seconds(10)));
+  EXPECT_NE(dev1_->last_incoming_from().find("+13105550123"), std::string::npos)
+      << dev1_->last_incoming_from();
+  EXPECT_TRUE(dev1_->wait_rtp(20, std::chrono::seconds(10)));
+  EXPECT_EQ(uac->wait_exit(std::chrono::seconds(20)), 0) << uac->log();
+  ASSERT_TRUE(eventually([&] {
+    auto c = calls(alice_);
+    return !c.empty() && jstr(c.at(0), "status") == "completed";
+  })) << rh_->log();
+  auto c = calls(alice_).at(0);
+  EXPECT_EQ(jstr(c, "direction"), "inbound");
+  EXPECT_EQ(jstr(c, "from"), "+13105550123");
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, Voice, ::testing::Values(storage::Dialect::sqlite),
+                         dialect_name);
+
+}  // namespace
+}  // namespace rh::test
