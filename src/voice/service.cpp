@@ -455,7 +455,13 @@ struct VoiceService::Impl {
       switch (t.kind) {
         case Target::Kind::devices: {
           RH_ASSIGN(auto names, device_usernames(c, number.user_id));
-          for (auto& n : names) out.push_back({device_uri(n), "", "", "", st.timeout_s});
+          for (auto& n : names) {
+            // Devices show the caller's number, normalised (an on-net
+            // caller's From is their device, not their number).
+            RouteTarget rt{device_uri(n), "", "", "", st.timeout_s};
+            if (!caller.empty() && caller[0] == '+') rt.from_uri = caller_uri(caller);
+            out.push_back(std::move(rt));
+          }
           break;
         }
         case Target::Kind::number: {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -376,6 +377,160 @@ TEST_P(Voice, PstnCallRingsBothDevicesTheFirstToAnswerWinsTheOtherIsCancelled) {
   auto c = calls(alice_).at(0);
   EXPECT_EQ(jstr(c, "direction"), "inbound");
   EXPECT_EQ(jstr(c, "from"), "+13105550123");
+}
+
+// The final response a sipp UAC received to its INVITE (0: none).
+int final_code(const Sipp& uac) {
+  int code = 0;
+  for (const auto& m : uac.received_messages())
+    if (!m.is_request() && m.method() == "INVITE" && m.status() >= 200) code = m.status();
+  return code;
+}
+
+TEST_P(Voice, CallRulesBlockDndForwardAndNoAnswerFallback) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  dev1_ = device(credential(alice_), /*auto_answer=*/false);
+  auto put_rules = [&](const std::string& rules) {
+    auto r = call(port_, "PUT", "/v1/numbers/" + alice_.number_id + "/call-rules", rules,
+                  alice_.account.access_token);
+    ASSERT_EQ(r.status, 200) << r.body;
+  };
+  // Block list: the caller is declined and the device never rings.
+  put_rules(R"({"block":["+1310*"]})");
+  {
+    auto uac = trunk_call(sip_port_, "+12125550100", "+13105550123", "uac_refused.xml");
+    EXPECT_EQ(uac->wait_exit(std::chrono::seconds(15)), 0) << uac->log();
+    EXPECT_EQ(final_code(*uac), 603);
+  }
+  // Do not disturb now (a window around the current time, UTC: the user
+  // has no time zone), falling back to a rejection.
+  auto now = std::time(nullptr);
+  auto hhmm = [](std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char b[8];
+    std::snprintf(b, sizeof b, "%02d:%02d", tm.tm_hour, tm.tm_min);
+    return std::string(b);
+  };
+  put_rules(R"({"dnd":{"schedule":[{"start":")" + hhmm(now - 3600) + R"(","end":")" +
+            hhmm(now + 3600) + R"("}]},"fallback":{"dnd":"reject"}})");
+  {
+    auto uac = trunk_call(sip_port_, "+12125550100", "+13105550123", "uac_refused.xml");
+    EXPECT_EQ(uac->wait_exit(std::chrono::seconds(15)), 0) << uac->log();
+    EXPECT_EQ(final_code(*uac), 480);
+  }
+  EXPECT_EQ(dev1_->event_count("CALL_INCOMING"), 0);
+  // No answer within 5 s: forwarded to another number through the trunk,
+  // showing the original caller.
+  put_rules(R"({"ring":{"timeout_s":5},"fallback":{"no_answer":"forward:+12125550177"}})");
+  {
+    auto uac = trunk_call(sip_port_, "+12125550100", "+13105550123", "uac_call.xml", 1000);
+    EXPECT_TRUE(dev1_->wait_event("CALL_INCOMING", std::chrono::seconds(10)));
+    EXPECT_TRUE(dev1_->wait_received_request("CANCEL", std::chrono::seconds(10)));
+    EXPECT_TRUE(trunk_->wait_received_request("INVITE", std::chrono::seconds(10)));
+    EXPECT_EQ(uac->wait_exit(std::chrono::seconds(20)), 0) << uac->log();
+    auto invite = trunk_->received_request("INVITE");
+    ASSERT_TRUE(invite);
+    EXPECT_EQ(invite->start_line().rfind("INVITE sip:+12125550177@", 0), 0u) << invite->text;
+    EXPECT_NE(invite->header("From").find("+13105550123"), std::string::npos) << invite->text;
+  }
+  ASSERT_TRUE(eventually([&] { return calls(alice_).size() == 3; })) << rh_->log();
+  auto log = calls(alice_);
+  EXPECT_EQ(jstr(log.at(2), "status"), "rejected");
+  EXPECT_EQ(jstr(log.at(1), "status"), "rejected");
+}
+
+TEST_P(Voice, OnNetCallRingsTheOtherUsersDeviceWithAudioBothWays) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  User bob = user_with_number("bob", "+12125550101");
+  dev1_ = device(credential(alice_));
+  dev2_ = device(credential(bob));
+  ASSERT_TRUE(dev1_->dial("+12125550101"));
+  ASSERT_TRUE(dev2_->wait_event("CALL_INCOMING", std::chrono::seconds(10))) << rh_->log();
+  EXPECT_NE(dev2_->last_incoming_from().find("+12125550100"), std::string::npos)
+      << dev2_->last_incoming_from();
+  ASSERT_TRUE(dev1_->wait_event("CALL_ESTABLISHED", std::chrono::seconds(10)));
+  EXPECT_TRUE(dev1_->wait_rtp(50, std::chrono::seconds(10)));
+  EXPECT_TRUE(dev2_->wait_rtp(50, std::chrono::seconds(10)));
+  ASSERT_TRUE(dev1_->hangup());
+  ASSERT_TRUE(eventually([&] {
+    auto a = calls(alice_);
+    auto b = calls(bob);
+    return !a.empty() && !b.empty() && jstr(a.at(0), "status") == "completed" &&
+           jstr(b.at(0), "status") == "completed";
+  })) << rh_->log();
+  EXPECT_TRUE(calls(alice_).at(0).at("on_net").as_bool());
+  EXPECT_EQ(jstr(calls(bob).at(0), "direction"), "inbound");
+  EXPECT_EQ(calls(alice_).at(0).at("cost_micros").as_int64(), 0);
+}
+
+std::string invite_from_stranger(const std::string& ruri, const std::string& from) {
+  return "INVITE " + ruri +
+         " SIP/2.0\r\nVia: SIP/2.0/UDP [local_ip]:[local_port];rport;branch=z9hG4bK-stranger-" +
+         std::to_string(std::rand()) + "\r\nMax-Forwards: 70\r\nFrom: <" + from +
+         ">;tag=s1\r\nTo: <" + ruri + ">\r\nCall-ID: stranger-" + std::to_string(std::rand()) +
+         "\r\nCSeq: 1 INVITE\r\nContact: <sip:x@[local_ip]:[local_port]>\r\n"
+         "Content-Length: 0\r\n\r\n";
+}
+
+TEST_P(Voice, StrangersCannotRelayOrPoseAsTheTrunk) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  dev1_ = device(credential(alice_));
+  // An unauthenticated INVITE for a foreign domain: no open relay.
+  auto relay = send_raw_sip_udp(
+      "127.0.0.1", sip_port_,
+      invite_from_stranger("sip:+12125550199@foreign.example.com", "sip:a@foreign.example.com"),
+      std::chrono::seconds(2), "127.0.0.3");
+  ASSERT_FALSE(relay.empty());
+  EXPECT_EQ(relay.back().status(), 403);
+  // An INVITE for a DID from an address outside the trunk list is no trunk
+  // call: it is challenged like any device, and nothing rings.
+  auto fake_trunk = send_raw_sip_udp(
+      "127.0.0.1", sip_port_,
+      invite_from_stranger("sip:+12125550100@127.0.0.1:" + std::to_string(sip_port_),
+                           "sip:+13105550123@127.0.0.3"),
+      std::chrono::seconds(2), "127.0.0.3");
+  ASSERT_FALSE(fake_trunk.empty());
+  EXPECT_TRUE(fake_trunk.back().status() == 407 || fake_trunk.back().status() == 403)
+      << fake_trunk.back().text;
+  EXPECT_FALSE(dev1_->wait_event("CALL_INCOMING", std::chrono::seconds(1)));
+  EXPECT_FALSE(trunk_->received_request("INVITE"));
+}
+
+TEST_P(Voice, Rfc4475TortureMessagesNeitherCrashNorGetRelayed) {
+  const fs::path dir = fs::path(RH_SOURCE_DIR) / ".." / "shared" / "testdata" / "sip" / "rfc4475";
+  if (!fs::exists(dir))
+    GTEST_SKIP() << "the RFC 4475 messages are not here (" << dir.string()
+                 << "): CI has them beside the clone";
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  dev1_ = device(credential(alice_));
+  int sent = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".dat") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string msg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // From the trunk's address (trusted the most) and from a stranger.
+    for (const char* from : {"127.0.0.2", "127.0.0.3"})
+      send_raw_sip_udp("127.0.0.1", sip_port_, msg, std::chrono::milliseconds(100), from);
+    ++sent;
+  }
+  EXPECT_EQ(sent, 50);
+  // The edge still answers, the API is up, and nothing reached the trunk or
+  // rang a device.
+  EXPECT_FALSE(send_raw_sip_udp("127.0.0.1", sip_port_, options_request(),
+                                std::chrono::seconds(2), "127.0.0.4")
+                   .empty());
+  EXPECT_EQ(http_get(port_, "/healthz").status, 200);
+  EXPECT_FALSE(trunk_->received_request("INVITE"));
+  EXPECT_EQ(dev1_->event_count("CALL_INCOMING"), 0);
+  // And a real call still works after them.
+  credit(port_, op_, alice_.account.id, "1.00");
+  ASSERT_TRUE(dev1_->dial("+12125550199"));
+  EXPECT_TRUE(dev1_->wait_event("CALL_ESTABLISHED", std::chrono::seconds(15))) << rh_->log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, Voice, ::testing::Values(storage::Dialect::sqlite),
