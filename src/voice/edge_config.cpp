@@ -18,7 +18,9 @@ namespace detail {
 const std::string& kamailio_cfg_template_text();
 }  // namespace detail
 
-std::string kamailio_cfg_template() { return detail::kamailio_cfg_template_text(); }
+std::string kamailio_cfg_template() {
+  return detail::kamailio_cfg_template_text();
+}
 
 namespace {
 
@@ -30,7 +32,9 @@ bool is_ipv6(const std::string& s) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
-bool is_ip(const std::string& s) { return is_ipv4(s) || is_ipv6(s); }
+bool is_ip(const std::string& s) {
+  return is_ipv4(s) || is_ipv6(s);
+}
 
 // An IP literal or a CIDR subnet (203.0.113.0/24, 2001:db8::/32).
 bool is_ip_or_subnet(const std::string& s) {
@@ -56,8 +60,8 @@ bool is_hostname(std::string_view s) {
   if (s.empty() || s.size() > 253 || s.front() == '.' || s.front() == '-' || s.back() == '-')
     return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-';
   });
 }
 
@@ -79,8 +83,7 @@ bool is_cfg_safe(std::string_view s) {
 bool is_edge_key(std::string_view s) {
   return s.size() >= 16 && s.size() <= 256 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=' ||
-                  c == '-';
+                  c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=' || c == '-';
          });
 }
 
@@ -101,7 +104,9 @@ std::pair<std::string, int> split_rtpengine_control(const std::string& s) {
 }
 
 // An address in a Kamailio socket: IPv6 in brackets.
-std::string sock_host(const std::string& ip) { return is_ipv6(ip) ? "[" + ip + "]" : ip; }
+std::string sock_host(const std::string& ip) {
+  return is_ipv6(ip) ? "[" + ip + "]" : ip;
+}
 
 std::string hook_base(const std::string& url) {
   std::string u = url;
@@ -186,7 +191,8 @@ Result<std::vector<Trunk>> parse_trunks(const std::vector<std::string>& urls) {
         if (port.empty()) return bad("port is empty");
       }
       t.host = std::string(u);
-      if (!is_ipv4(t.host) && !is_hostname(t.host)) return bad("host is not an IPv4 address or a DNS name");
+      if (!is_ipv4(t.host) && !is_hostname(t.host))
+        return bad("host is not an IPv4 address or a DNS name");
     }
     if (t.host.empty()) return bad("needs a host");
     if (!port.empty()) {
@@ -205,8 +211,8 @@ Result<std::vector<Trunk>> parse_trunks(const std::vector<std::string>& urls) {
       if (kv.empty()) continue;
       auto eq = kv.find('=');
       std::string key(kv.substr(0, eq));
-      auto decoded = crypto::percent_decode(
-          eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1));
+      auto decoded = crypto::percent_decode(eq == std::string_view::npos ? std::string_view()
+                                                                         : kv.substr(eq + 1));
       if (!decoded) return bad("bad percent-encoding in '" + key.substr(0, 32) + "'");
       const std::string& value = *decoded;
       if (key == "name") {
@@ -224,7 +230,8 @@ Result<std::vector<Trunk>> parse_trunks(const std::vector<std::string>& urls) {
           std::string a(list.substr(0, comma));
           list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
           if (a.empty()) continue;
-          if (!is_ip_or_subnet(a)) return bad("'" + a.substr(0, 64) + "' is not an IP address or subnet");
+          if (!is_ip_or_subnet(a))
+            return bad("'" + a.substr(0, 64) + "' is not an IP address or subnet");
           t.addresses.push_back(a);
         }
         if (t.addresses.empty()) return bad("addresses is empty");
@@ -249,11 +256,11 @@ Status check_edge_options(const EdgeOptions& o) {
   };
   if (!is_hostname(o.sip_domain) && !is_ip(o.sip_domain))
     return bad("voice.sip_domain", "must be a DNS name or an IP address");
-  if (!is_ip(o.listen_ip)) return bad("voice.listen_ip", "must be an IP address of this host");
+  if (!is_ip(o.listen_ip)) return bad("voice.sip_address", "must be an IP address of this host");
   if (o.listen_ip == "0.0.0.0" || o.listen_ip == "::")
-    return bad("voice.listen_ip", "must be an address of this host, not a wildcard");
+    return bad("voice.sip_address", "must be an address of this host, not a wildcard");
   if (!o.advertised_ip.empty() && !is_ip(o.advertised_ip) && !is_hostname(o.advertised_ip))
-    return bad("voice.advertised_ip", "must be an IP address or a DNS name");
+    return bad("voice.advertised_address", "must be an IP address or a DNS name");
   if (o.sip_port == 0) return bad("voice.sip_port", "must not be 0");
   std::map<int, const char*> ports{{o.sip_port, "voice.sip_port"}};
   for (auto [port, field] : {std::pair<int, const char*>{o.tls_port, "voice.tls_port"},
@@ -277,11 +284,11 @@ Status check_edge_options(const EdgeOptions& o) {
   if (!is_edge_key(o.edge_key))
     return bad("voice.edge_key", "must be 16 to 256 characters of [A-Za-z0-9._~+/=-]");
   if (split_rtpengine_control(o.rtpengine_control).first.empty())
-    return bad("voice.rtpengine_control", "must be udp:IP:port");
+    return bad("voice.rtpengine_port", "must be udp:IP:port");
   if (!o.rtpengine_interface_ip.empty() && !is_ip(o.rtpengine_interface_ip))
     return bad("voice.rtpengine_interface_ip", "must be an IP address");
   if (o.rtp_min < 1024 || o.rtp_max <= o.rtp_min)
-    return bad("voice.rtp_min", "the RTP range must be 1024 <= rtp_min < rtp_max");
+    return bad("voice.rtp_port_min", "the RTP range must be 1024 <= rtp_min < rtp_max");
   if (o.auth_cache_s < 0 || o.auth_cache_s > 86400)
     return bad("voice.auth_cache_s", "must be 0..86400");
   if (o.auth_failures_ban < 1 || o.auth_failures_ban > 1000)
@@ -290,8 +297,8 @@ Status check_edge_options(const EdgeOptions& o) {
   if (o.pike_sampling_s < 1 || o.pike_sampling_s > 3600)
     return bad("voice.pike_sampling_s", "must be 1..3600");
   if (o.pike_reqs_density < 1 || o.pike_reqs_density > 100000)
-    return bad("voice.pike_reqs_density", "must be 1..100000");
-  if (o.children < 1 || o.children > 64) return bad("voice.children", "must be 1..64");
+    return bad("voice.pike_density", "must be 1..100000");
+  if (o.children < 1 || o.children > 64) return bad("voice.edge_children", "must be 1..64");
   if (o.runtime_dir.empty() || o.runtime_dir.front() != '/' || !is_cfg_safe(o.runtime_dir))
     return bad("voice.runtime_dir", "must be an absolute path");
   std::set<std::string> names;
@@ -318,7 +325,9 @@ Status check_edge_options(const EdgeOptions& o) {
 // ---------------------------------------------------------------------------
 // Rendering
 
-std::string kamailio_pid_path(const EdgeOptions& o) { return o.runtime_dir + "/kamailio.pid"; }
+std::string kamailio_pid_path(const EdgeOptions& o) {
+  return o.runtime_dir + "/kamailio.pid";
+}
 
 std::string render_kamailio_cfg(const EdgeOptions& o) {
   if (auto st = check_edge_options(o); !st) throw std::invalid_argument(st.error().message);
@@ -399,18 +408,10 @@ std::vector<std::string> kamailio_argv(const EdgeOptions& o, const std::string& 
   return {"kamailio",
           "-DD",  // no daemon: the creator stays in the foreground, children are forked
           "-E",   // log to stderr
-          "-f",
-          cfg_path,
-          "-P",
-          kamailio_pid_path(o),
-          "-Y",
-          o.runtime_dir,
-          "-w",
-          o.runtime_dir,
-          "-m",
-          "128",  // shared memory, MB: usrloc, dialogs, transactions, htables
-          "-M",
-          "16"};  // private memory per process, MB: route documents, HTTP bodies
+          "-f",       cfg_path,      "-P", kamailio_pid_path(o), "-Y", o.runtime_dir,
+          "-w",       o.runtime_dir, "-m",
+          "128",              // shared memory, MB: usrloc, dialogs, transactions, htables
+          "-M",       "16"};  // private memory per process, MB: route documents, HTTP bodies
 }
 
 std::vector<std::string> rtpengine_argv(const EdgeOptions& o) {
@@ -427,7 +428,7 @@ std::vector<std::string> rtpengine_argv(const EdgeOptions& o) {
           fmt::format("--port-min={}", o.rtp_min),
           fmt::format("--port-max={}", o.rtp_max),
           "--pidfile=" + o.runtime_dir + "/rtpengine.pid",
-          "--timeout=60",          // no media for 60 s: the call is dropped
+          "--timeout=60",           // no media for 60 s: the call is dropped
           "--silent-timeout=3600",  // on hold: one hour
           "--tos=184",
           "--log-level=5"};

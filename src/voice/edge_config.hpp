@@ -35,27 +35,27 @@ struct Trunk {
 Result<std::vector<Trunk>> parse_trunks(const std::vector<std::string>& urls);
 
 struct EdgeOptions {
-  std::string sip_domain;  // digest realm and the domain devices register to
+  std::string sip_domain;               // digest realm and the domain devices register to
   std::string listen_ip = "127.0.0.1";  // an address of this host (not 0.0.0.0)
-  std::string advertised_ip;            // empty: listen_ip (SDP/Record-Route behind NAT)
+  std::string advertised_ip;            // empty: listen_ip; behind NAT (Via/RR; SDP when an IP)
   std::uint16_t sip_port = 5060;        // UDP and TCP
   std::uint16_t tls_port = 5061, ws_port = 8088, wss_port = 8443;  // 0 disables a listener
   std::string tls_certificate, tls_private_key;  // PEM paths, needed for TLS and WSS
-  std::string hook_url;  // e.g. http://127.0.0.1:8080/internal/sip
+  std::string hook_url;                          // e.g. http://127.0.0.1:8080/internal/sip
   std::string edge_key;  // X-Ringhouse-Edge-Key value, [A-Za-z0-9._~+/=-]{16,}
   // JSON-RPC over HTTP on 127.0.0.1:rpc_port, answered only to 127.0.0.1
   // (POST /RPC: htable.delete auth <username>, ul.dump, ...); 0: off.
   std::uint16_t rpc_port = 0;
   std::string rtpengine_control = "udp:127.0.0.1:22222";  // ng protocol
-  std::string rtpengine_interface_ip;  // empty: listen_ip
+  std::string rtpengine_interface_ip;                     // empty: listen_ip
   std::uint16_t rtp_min = 30000, rtp_max = 40000;
   std::vector<Trunk> trunks;
-  int auth_cache_s = 60;  // HA1 cache lifetime, 1..86400
+  int auth_cache_s = 60;      // HA1 cache lifetime, 0..86400 (0: no cache)
   int auth_failures_ban = 5;  // ban a source IP after N failed authentications ...
   int ban_s = 300;            // ... for ban_s seconds (also pike offenders)
   int pike_sampling_s = 2, pike_reqs_density = 60;  // flood: > density requests per sampling period
-  int children = 8;          // UDP and TCP worker processes, 1..64
-  std::string runtime_dir;   // absolute: pid files, the rendered config, working directory
+  int children = 8;                                 // UDP and TCP worker processes, 1..64
+  std::string runtime_dir;  // absolute: pid files, the rendered config, working directory
 };
 
 // Every problem with the options, as invalid_argument naming the field

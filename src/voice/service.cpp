@@ -254,7 +254,14 @@ Result<json::object> parse_object(std::string_view text) {
 // trunk sends without '+', or national in the default country.
 std::optional<std::string> e164_of(std::string_view raw, std::string_view country) {
   std::string s(raw);
-  if (s.empty()) return std::nullopt;
+  if (s.empty() || s.size() > 32) return std::nullopt;
+  // Dialled or presented numbers only: no vanity letters (a device's SIP
+  // username is not a number).
+  if (!std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == ' ' || c == '(' ||
+               c == ')' || c == '.';
+      }))
+    return std::nullopt;
   if (s.rfind("00", 0) == 0) s = "+" + s.substr(2);
   if (s[0] == '+') {
     auto e = phone::to_e164(s, country.empty() ? "US" : country);
@@ -627,24 +634,18 @@ struct VoiceService::Impl {
   }
 
   // The user's number a device call presents: the one in From when it is a
-  // number (it must be theirs), else their first active voice number.
+  // number (it must be theirs), else `fallback` (their first active voice
+  // number, found before the transaction).
   Result<std::optional<numbers::Number>> calling_number(Connection& c, const UserScope& u,
                                                         const std::string& from_user,
-                                                        const std::string& country) {
-    if (auto e = e164_of(from_user, country)) {
-      RH_ASSIGN(auto n, s.inventory_.find_e164(c, *e));
-      if (!n || n->state != "active" || n->user_id != u.user_id || n->tenant_id != u.tenant_id)
-        return std::optional<numbers::Number>();
-      return n;
-    }
-    RH_ASSIGN(auto rows, c.query("SELECT id FROM numbers WHERE user_id = ? AND tenant_id = ? AND "
-                                 "state = 'active' ORDER BY activated_at, id",
-                                 {u.user_id, u.tenant_id}));
-    for (const auto& r : rows) {
-      RH_ASSIGN(auto n, s.inventory_.get_tx(c, r.text("id")));
-      if (has_feature(n, "voice")) return std::optional<numbers::Number>(std::move(n));
-    }
-    return std::optional<numbers::Number>();
+                                                        const std::string& country,
+                                                        const std::string& fallback) {
+    auto e = e164_of(from_user, country);
+    if (!e && fallback.empty()) return std::optional<numbers::Number>();
+    RH_ASSIGN(auto n, s.inventory_.find_e164(c, e ? *e : fallback));
+    if (!n || n->state != "active" || n->user_id != u.user_id || n->tenant_id != u.tenant_id)
+      return std::optional<numbers::Number>();
+    return n;
   }
 };
 
@@ -966,9 +967,25 @@ Result<RouteDecision> VoiceService::route_device(const RouteRequest& r) {
     }
   }
 
+  // The number a call shows when From does not name one: the user's first
+  // active voice number.
+  std::string default_number;
+  if (!e164_of(r.from_user, tenant.default_country)) {
+    RH_ASSIGN(auto owned, inventory_.list_owned(u, "", 200));
+    std::stable_sort(owned.begin(), owned.end(), [](const auto& a, const auto& b) {
+      return a.activated_at < b.activated_at;
+    });
+    for (const auto& n : owned)
+      if (n.state == "active" && has_feature(n, "voice")) {
+        default_number = n.e164;
+        break;
+      }
+  }
+
   RouteDecision out;
   RH_TRY(db_.transaction([&](Connection& tx) -> Status {
-    RH_ASSIGN(auto from, impl.calling_number(tx, u, r.from_user, tenant.default_country));
+    RH_ASSIGN(auto from, impl.calling_number(tx, u, r.from_user, tenant.default_country,
+                                             default_number));
     if (!from) {
       out = reject(403, "Caller does not own the number it calls from");
       return {};

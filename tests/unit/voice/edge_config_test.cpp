@@ -41,9 +41,10 @@ EdgeOptions valid_options() {
   o.edge_key = "k3y-0123456789abcdef";
   o.rtpengine_control = "udp:127.0.0.1:22222";
   o.runtime_dir = "/run/ringhouse/edge";
-  auto trunks = parse_trunks({"sip://203.0.113.5:5060?name=carrier1",
-                              "sip://trunk.example.net?name=carrier2&transport=tcp",
-                              "sip://198.51.100.7?name=carrier3&addresses=198.51.100.0/28,2001:db8::5"});
+  auto trunks =
+      parse_trunks({"sip://203.0.113.5:5060?name=carrier1",
+                    "sip://trunk.example.net?name=carrier2&transport=tcp",
+                    "sip://198.51.100.7?name=carrier3&addresses=198.51.100.0/28,2001:db8::5"});
   EXPECT_TRUE(trunks) << trunks.error().message;
   o.trunks = *trunks;
   return o;
@@ -84,15 +85,26 @@ TEST(EdgeConfigTrunks, NoneIsFine) {
 }
 
 TEST(EdgeConfigTrunks, BadEntriesAreNamed) {
-  for (const char* bad :
-       {"http://203.0.113.5?name=a", "sip://203.0.113.5", "sip://203.0.113.5?name=",
-        "sip://203.0.113.5?name=Carrier", "sip://203.0.113.5?name=a b", "sip://203.0.113.5:0?name=a",
-        "sip://203.0.113.5:70000?name=a", "sip://203.0.113.5:x?name=a", "sip://203.0.113.5:?name=a",
-        "sip://user@203.0.113.5?name=a", "sip://?name=a", "sip://bad_host!?name=a",
-        "sip://[203.0.113.5]?name=a", "sip://[2001:db8::1?name=a",
-        "sip://203.0.113.5?name=a&transport=sctp", "sip://203.0.113.5?name=a&addresses=",
-        "sip://203.0.113.5?name=a&addresses=not-an-ip", "sip://203.0.113.5?name=a&addresses=10.0.0.0/33",
-        "sip://203.0.113.5?name=a&colour=blue", "sip://203.0.113.5?name=a%zz"}) {
+  for (const char* bad : {"http://203.0.113.5?name=a",
+                          "sip://203.0.113.5",
+                          "sip://203.0.113.5?name=",
+                          "sip://203.0.113.5?name=Carrier",
+                          "sip://203.0.113.5?name=a b",
+                          "sip://203.0.113.5:0?name=a",
+                          "sip://203.0.113.5:70000?name=a",
+                          "sip://203.0.113.5:x?name=a",
+                          "sip://203.0.113.5:?name=a",
+                          "sip://user@203.0.113.5?name=a",
+                          "sip://?name=a",
+                          "sip://bad_host!?name=a",
+                          "sip://[203.0.113.5]?name=a",
+                          "sip://[2001:db8::1?name=a",
+                          "sip://203.0.113.5?name=a&transport=sctp",
+                          "sip://203.0.113.5?name=a&addresses=",
+                          "sip://203.0.113.5?name=a&addresses=not-an-ip",
+                          "sip://203.0.113.5?name=a&addresses=10.0.0.0/33",
+                          "sip://203.0.113.5?name=a&colour=blue",
+                          "sip://203.0.113.5?name=a%zz"}) {
     auto t = parse_trunks({"sip://192.0.2.1?name=first", bad});
     ASSERT_FALSE(t) << bad;
     EXPECT_EQ(t.error().code, Errc::invalid_argument) << bad;
@@ -124,9 +136,9 @@ TEST(EdgeConfigOptions, ProblemsNameTheField) {
   const Case cases[] = {
       {"voice.sip_domain", [](EdgeOptions& o) { o.sip_domain = ""; }},
       {"voice.sip_domain", [](EdgeOptions& o) { o.sip_domain = "sip\".example.com"; }},
-      {"voice.listen_ip", [](EdgeOptions& o) { o.listen_ip = "0.0.0.0"; }},
-      {"voice.listen_ip", [](EdgeOptions& o) { o.listen_ip = "localhost"; }},
-      {"voice.advertised_ip", [](EdgeOptions& o) { o.advertised_ip = "1.2.3.4:5060"; }},
+      {"voice.sip_address", [](EdgeOptions& o) { o.listen_ip = "0.0.0.0"; }},
+      {"voice.sip_address", [](EdgeOptions& o) { o.listen_ip = "localhost"; }},
+      {"voice.advertised_address", [](EdgeOptions& o) { o.advertised_ip = "1.2.3.4:5060"; }},
       {"voice.sip_port", [](EdgeOptions& o) { o.sip_port = 0; }},
       {"voice.ws_port", [](EdgeOptions& o) { o.ws_port = o.sip_port; }},
       {"voice.rpc_port", [](EdgeOptions& o) { o.rpc_port = o.wss_port; }},
@@ -137,14 +149,14 @@ TEST(EdgeConfigOptions, ProblemsNameTheField) {
       {"voice.edge_key", [](EdgeOptions& o) { o.edge_key = "short"; }},
       {"voice.edge_key", [](EdgeOptions& o) { o.edge_key = "0123456789abcdef\r\nX: y"; }},
       {"voice.edge_key", [](EdgeOptions& o) { o.edge_key = "0123456789abcdef$(x)"; }},
-      {"voice.rtpengine_control", [](EdgeOptions& o) { o.rtpengine_control = "127.0.0.1:22222"; }},
+      {"voice.rtpengine_port", [](EdgeOptions& o) { o.rtpengine_control = "127.0.0.1:22222"; }},
       {"voice.rtpengine_interface_ip", [](EdgeOptions& o) { o.rtpengine_interface_ip = "eth0"; }},
-      {"voice.rtp_min", [](EdgeOptions& o) { o.rtp_max = o.rtp_min; }},
+      {"voice.rtp_port_min", [](EdgeOptions& o) { o.rtp_max = o.rtp_min; }},
       {"voice.auth_cache_s", [](EdgeOptions& o) { o.auth_cache_s = -1; }},
       {"voice.auth_failures_ban", [](EdgeOptions& o) { o.auth_failures_ban = 0; }},
       {"voice.ban_s", [](EdgeOptions& o) { o.ban_s = 0; }},
-      {"voice.pike_reqs_density", [](EdgeOptions& o) { o.pike_reqs_density = 0; }},
-      {"voice.children", [](EdgeOptions& o) { o.children = 0; }},
+      {"voice.pike_density", [](EdgeOptions& o) { o.pike_reqs_density = 0; }},
+      {"voice.edge_children", [](EdgeOptions& o) { o.children = 0; }},
       {"voice.runtime_dir", [](EdgeOptions& o) { o.runtime_dir = "relative/dir"; }},
       {"voice.trunks[1]", [](EdgeOptions& o) { o.trunks[1].name = o.trunks[0].name; }},
       {"voice.trunks[0]", [](EdgeOptions& o) { o.trunks[0].addresses = {"nope"}; }},
@@ -198,7 +210,8 @@ TEST(EdgeConfigRender, FillsEveryToken) {
   // the secrets derived from the edge key do not show it
   auto key_uses = [&](const std::string& text) {
     std::size_t n = 0;
-    for (auto at = text.find(o.edge_key); at != std::string::npos; at = text.find(o.edge_key, at + 1))
+    for (auto at = text.find(o.edge_key); at != std::string::npos;
+         at = text.find(o.edge_key, at + 1))
       ++n;
     return n;
   };
@@ -292,7 +305,8 @@ class EdgeConfigKamailio : public ::testing::Test {
  protected:
   void SetUp() override {
     bin_ = kamailio_binary();
-    if (bin_.empty()) GTEST_SKIP() << "kamailio is not installed: the rendered config is not checked";
+    if (bin_.empty())
+      GTEST_SKIP() << "kamailio is not installed: the rendered config is not checked";
     dir_ = std::filesystem::temp_directory_path() /
            ("rh-edge-cfg-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
