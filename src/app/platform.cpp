@@ -375,6 +375,9 @@ int serve(const config::Config& cfg) {
   voice::VoiceService voice_service(*db, inventory, ledger, rates, &plans, tenants, users, clock,
                                     voice::voice_options(cfg));
   voice::EdgeRpc edge_rpc(cfg.string("voice.edge_rpc_url"));
+  voice_service.register_jobs(worker);
+  if (auto st = queue.upsert_schedule("voice.sweep", "voice.sweep", "{}", 600); !st)
+    throw std::runtime_error("cannot schedule voice jobs: " + st.error().message);
   voice_service.on_credential_changed(
       [&edge_rpc](const std::string& username) { (void)edge_rpc.forget_credentials(username); });
   metrics.add_collector([&]() -> std::vector<metrics::Sample> {

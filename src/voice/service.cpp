@@ -1187,6 +1187,49 @@ Status VoiceService::call_event(const CallEvent& e) {
   });
 }
 
+Result<int> VoiceService::sweep() {
+  const std::int64_t now = clock_.now_ms();
+  const std::int64_t before = now - (o_.max_call_s + 3600) * 1000;
+  RH_ASSIGN(auto stale, db_.read<storage::Rows>([&](Connection& c) {
+    return c.query("SELECT id FROM calls WHERE status IN ('ringing', 'answered') AND started_at < "
+                   "? ORDER BY started_at LIMIT 500",
+                   {before});
+  }));
+  int ended = 0;
+  for (const auto& s : stale) {
+    RH_TRY(db_.transaction([&](Connection& tx) -> Status {
+      RH_ASSIGN(auto row, tx.query_opt("SELECT id, tenant_id, user_id, direction, from_number, "
+                                       "to_number, status, hold_id FROM calls WHERE id = ?",
+                                       {s.text("id")}));
+      if (!row || (row->text("status") != "ringing" && row->text("status") != "answered"))
+        return {};
+      if (!row->text("hold_id").empty()) {
+        auto rel = ledger_.release_hold(tx, row->text("hold_id"));
+        if (!rel && rel.error().code != Errc::precondition) return rel.error();
+      }
+      RH_TRY(tx.exec("UPDATE calls SET status = 'failed', ended_at = ?, reason = ? WHERE id = ? "
+                     "AND status IN ('ringing', 'answered')",
+                     {now, std::string("the SIP edge never reported the end"), row->text("id")}));
+      json::object payload{{"from", row->text("from_number")},
+                           {"to", row->text("to_number")},
+                           {"direction", row->text("direction")},
+                           {"status", "failed"}};
+      RH_TRY(emit(tx, "call.ended", row->text("tenant_id"), row->text("user_id"),
+                  row->text("id"), payload, now));
+      ++ended;
+      return {};
+    }));
+  }
+  return ended;
+}
+
+void VoiceService::register_jobs(jobs::JobWorker& w) {
+  w.register_handler("voice.sweep", [this](jobs::JobContext&) -> Status {
+    RH_TRY(sweep());
+    return {};
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Call log
 

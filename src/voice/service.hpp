@@ -29,6 +29,7 @@
 #include "core/config.hpp"
 #include "core/principal.hpp"
 #include "core/result.hpp"
+#include "jobs/job_queue.hpp"
 #include "numbers/inventory.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
@@ -217,6 +218,13 @@ class VoiceService {
   Result<RouteDecision> route(const RouteRequest& r);
   Status call_event(const CallEvent& e);
   Status registered(const RegisterEvent& e);
+
+  // Calls whose end the edge never reported (it was down, or its event was
+  // lost) and that are older than the longest call plus an hour: ended as
+  // failed, their holds released, nothing charged. Returns how many.
+  Result<int> sweep();
+  // The `voice.sweep` job kind.
+  void register_jobs(jobs::JobWorker& w);
 
   // Call log.
   Result<CallPage> calls(const UserScope& u, const std::string& after, int limit);

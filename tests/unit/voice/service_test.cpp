@@ -480,6 +480,28 @@ TEST_P(VoiceServiceTest, CallRulesAreValidatedAndOwned) {
   EXPECT_NE(rules->find("ring"), std::string::npos) << *rules;
 }
 
+TEST_P(VoiceServiceTest, CallsWhoseEndNeverCameAreSweptWithoutCharge) {
+  price_calls();
+  fund(alice_, 600'000);
+  auto d = route_device(device_of(alice_), "+12125550199");
+  ASSERT_FALSE(d.reject) << d.reason;
+  event("answered", d.call);
+  EXPECT_EQ(balance(alice_).held_micros, 600'000);
+  auto early = svc_->sweep();
+  ASSERT_TRUE(early);
+  EXPECT_EQ(*early, 0);
+  clock_.advance_ms((o_.max_call_s + 3601) * 1000);
+  auto swept = svc_->sweep();
+  ASSERT_TRUE(swept) << swept.error().message;
+  EXPECT_EQ(*swept, 1);
+  EXPECT_EQ(balance(alice_).held_micros, 0);
+  EXPECT_EQ(balance(alice_).balance_micros, 600'000);
+  EXPECT_EQ(log(alice_).front().status, "failed");
+  // A late end changes nothing.
+  event("ended", d.call);
+  EXPECT_EQ(balance(alice_).balance_micros, 600'000);
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, VoiceServiceTest,
                          ::testing::Values(storage::Dialect::sqlite, storage::Dialect::mariadb),
                          unit::dialect_test_name);
