@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/handlers.hpp"
+#include "api/json_views.hpp"
 #include "core/clock.hpp"
 #include "core/crypto.hpp"
 #include "voice/service.hpp"
@@ -149,6 +150,34 @@ awaitable<Response> get_call(ApiDeps& d, RequestContext& ctx) {
   co_return json_response(200, call_json(*r));
 }
 
+awaitable<Response> get_voice_settings(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto tenant = acting_tenant(ctx, err);
+  if (!tenant) co_return err;
+  auto c = co_await offload(d.pool, [&] { return d.voice->allowed_countries(*tenant); });
+  if (!c) co_return problem_from_error(c.error(), ctx.request_id);
+  co_return json_response(
+      200, json::object{{"tenant_id", *tenant}, {"allowed_countries", string_array(*c)}});
+}
+
+awaitable<Response> put_voice_settings(ApiDeps& d, RequestContext& ctx) {
+  Response err;
+  auto tenant = acting_tenant(ctx, err);
+  if (!tenant) co_return err;
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  http::FieldReader f(*body.object);
+  f.reject_unknown({"allowed_countries"});
+  auto countries = f.string_list("allowed_countries");
+  if (!countries) f.problems().push_back({"allowed_countries", "is required"});
+  if (!f.problems().empty()) co_return http::validation_problem(f.problems());
+  auto st = co_await offload(d.pool,
+                             [&] { return d.voice->set_allowed_countries(*tenant, *countries); });
+  if (!st) co_return problem_from_error(st.error(), ctx.request_id);
+  co_return json_response(
+      200, json::object{{"tenant_id", *tenant}, {"allowed_countries", string_array(*countries)}});
+}
+
 // --- the edge's hooks -------------------------------------------------------
 
 // Only the SIP edge may ask: the right key, from one of its addresses.
@@ -227,6 +256,10 @@ void register_voice_routes(const AddRoute& add) {
       "Replace the call rules of one of your numbers");
   add(Verb::get, "/v1/calls", list_calls, user("calls:read"), "Your call log, newest first");
   add(Verb::get, "/v1/calls/{id}", get_call, user("calls:read"), "One call");
+  add(Verb::get, "/v1/admin/voice/settings", get_voice_settings, staff(Role::tenant_admin),
+      "The tenant's call destination allow-list");
+  add(Verb::put, "/v1/admin/voice/settings", put_voice_settings, staff(Role::tenant_admin),
+      "Replace the tenant's call destination allow-list");
   add(Verb::get, "/internal/sip/auth", sip_auth, anyone(),
       "SIP edge: the HA1 of a device's credentials");
   add(Verb::post, "/internal/sip/route", sip_route, anyone(),

@@ -53,6 +53,11 @@ CREATE TABLE sip_registrations (
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (username, contact_key)
 ){{table}};
+CREATE TABLE voice_settings (
+  tenant_id VARCHAR(40) NOT NULL PRIMARY KEY,
+  allowed_countries VARCHAR(1000) NOT NULL,
+  updated_at BIGINT NOT NULL
+){{table}};
 CREATE TABLE call_rules (
   number_id VARCHAR(40) NOT NULL PRIMARY KEY,
   tenant_id VARCHAR(40) NOT NULL,
@@ -295,6 +300,18 @@ Status emit(Connection& tx, const std::string& type, const std::string& tenant,
   payload["user"] = user;
   RH_TRY(jobs::append_event(tx, {type, tenant, call_id, json::serialize(payload)}, now));
   return {};
+}
+
+std::vector<std::string> split_countries(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -800,6 +817,40 @@ Status VoiceService::registered(const RegisterEvent& e) {
 }
 
 // ---------------------------------------------------------------------------
+// Tenant settings
+
+Result<std::vector<std::string>> VoiceService::allowed_countries(const std::string& tenant_id) {
+  return db_.read<std::vector<std::string>>([&](Connection& c) -> Result<std::vector<std::string>> {
+    RH_ASSIGN(auto row, c.query_opt("SELECT allowed_countries FROM voice_settings WHERE "
+                                    "tenant_id = ?",
+                                    {tenant_id}));
+    if (row) return split_countries(row->text("allowed_countries"));
+    return o_.allowed_countries;
+  });
+}
+
+Status VoiceService::set_allowed_countries(const std::string& tenant_id,
+                                           const std::vector<std::string>& countries) {
+  std::string joined;
+  for (const auto& c : countries) {
+    if (!phone::is_supported_region(c))
+      return Error(Errc::invalid_argument, "allowed_countries",
+                   "'" + c.substr(0, 8) + "' is not an ISO 3166-1 alpha-2 country code");
+    joined += (joined.empty() ? "" : ",") + c;
+  }
+  if (joined.size() > 1000)
+    return Error(Errc::invalid_argument, "allowed_countries", "too many countries");
+  const std::int64_t now = clock_.now_ms();
+  return db_.transaction([&](Connection& c) -> Status {
+    RH_TRY(c.exec("DELETE FROM voice_settings WHERE tenant_id = ?", {tenant_id}));
+    RH_TRY(c.exec("INSERT INTO voice_settings (tenant_id, allowed_countries, updated_at) VALUES "
+                  "(?, ?, ?)",
+                  {tenant_id, joined, now}));
+    return {};
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Call rules
 
 Result<std::string> VoiceService::call_rules(const UserScope& u, const std::string& number_id) {
@@ -1030,7 +1081,11 @@ Result<RouteDecision> VoiceService::route_device(const RouteRequest& r) {
     }
 
     // Off-net: allowed destinations, the trunk, the price, the hold.
-    auto allowed = o_.allowed_countries;
+    std::vector<std::string> allowed = o_.allowed_countries;
+    RH_ASSIGN(auto own, tx.query_opt("SELECT allowed_countries FROM voice_settings WHERE "
+                                     "tenant_id = ?",
+                                     {u.tenant_id}));
+    if (own) allowed = split_countries(own->text("allowed_countries"));
     if (allowed.empty()) allowed.push_back(tenant.default_country);
     if (std::find(allowed.begin(), allowed.end(), phone::region_of(*dest)) == allowed.end()) {
       out = reject(403, "Destination not allowed");

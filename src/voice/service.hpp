@@ -206,6 +206,13 @@ class VoiceService {
   Result<IssuedCredential> rotate_credential(const UserScope& u, const std::string& id);
   Status revoke_credential(const UserScope& u, const std::string& id);
 
+  // The tenant's destination allow-list for calls (ISO country codes; empty:
+  // voice.allowed_countries, and when that is empty too the tenant's
+  // default country).
+  Result<std::vector<std::string>> allowed_countries(const std::string& tenant_id);
+  Status set_allowed_countries(const std::string& tenant_id,
+                               const std::vector<std::string>& countries);
+
   // Call rules of a number the user owns: the canonical JSON.
   Result<std::string> call_rules(const UserScope& u, const std::string& number_id);
   // Validates and stores; invalid_argument lists every problem

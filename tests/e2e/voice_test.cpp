@@ -11,6 +11,8 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <boost/json.hpp>
 #include <ctime>
 #include <filesystem>
@@ -338,6 +340,32 @@ TEST_P(Voice, TheCallIsCutWhenCreditRunsOut) {
     return !c.empty() && jstr(c.at(0), "status") == "completed";
   }));
   EXPECT_LE(calls(alice_).at(0).at("cost_micros").as_int64(), 30'000);
+}
+
+TEST_P(Voice, UpRestartsTheEdgeWhenItDies) {
+  boot();
+  if (IsSkipped() || HasFatalFailure()) return;
+  auto pid_of = [&](const std::string& file) -> pid_t {
+    std::ifstream in(rh_->data_dir() + "/run/edge/" + file);
+    long pid = 0;
+    in >> pid;
+    return static_cast<pid_t>(pid);
+  };
+  pid_t kamailio = pid_of("kamailio.pid");
+  ASSERT_GT(kamailio, 0);
+  ASSERT_EQ(::kill(kamailio, SIGKILL), 0);
+  // A new Kamailio answers again, and devices can register to it.
+  ASSERT_TRUE(eventually(
+      [&] {
+        pid_t now = pid_of("kamailio.pid");
+        return now > 0 && now != kamailio &&
+               !send_raw_sip_udp("127.0.0.1", sip_port_, options_request(),
+                                 std::chrono::milliseconds(300))
+                    .empty();
+      },
+      std::chrono::seconds(30)))
+      << rh_->log();
+  dev1_ = device(credential(alice_));
 }
 
 // A trunk call from 127.0.0.2 (the trunk's address) to a DID.

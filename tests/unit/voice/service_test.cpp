@@ -190,6 +190,7 @@ class VoiceServiceTest : public unit::MigratedDbTest {
     auto d = svc_->route(r);
     EXPECT_TRUE(d) << d.error().message;
     last_call_id_ = r.call_id;
+    if (d) last_call_ = *d;
     return d ? *d : RouteDecision{};
   }
 
@@ -238,6 +239,7 @@ class VoiceServiceTest : public unit::MigratedDbTest {
   std::string alice_number_, bob_number_;
   std::vector<std::string> forgotten_;
   std::string last_call_id_;
+  RouteDecision last_call_;
 };
 
 TEST_P(VoiceServiceTest, CredentialsGiveHa1sAndRotationAndRevocationTakeEffect) {
@@ -368,6 +370,18 @@ TEST_P(VoiceServiceTest, RefusalsAreClearSipAnswers) {
   EXPECT_EQ(second.code, 486);
   event("ended", first.call);
   EXPECT_FALSE(route_device(dev, "+12125550198").reject);
+}
+
+TEST_P(VoiceServiceTest, TheTenantsOwnAllowListWins) {
+  price_calls();
+  fund(alice_, 1'000'000);
+  std::string dev = device_of(alice_);
+  EXPECT_EQ(route_device(dev, "+442071838750").code, 0);  // GB: allowed by voice.allowed_countries
+  event("ended", last_call_.call);
+  ASSERT_TRUE(svc_->set_allowed_countries(tenant_, {"US"}));
+  EXPECT_EQ(*svc_->allowed_countries(tenant_), std::vector<std::string>{"US"});
+  EXPECT_EQ(route_device(dev, "+442071838751").code, 403);
+  EXPECT_FALSE(svc_->set_allowed_countries(tenant_, {"XX"}));
 }
 
 TEST_P(VoiceServiceTest, DailySpendLimitCapsTheDuration) {
