@@ -75,10 +75,14 @@ bool Supervisor::spawn(Child& c) {
     sigprocmask(SIG_SETMASK, &all, nullptr);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(1);
+    // Its own process group: Kamailio forks workers that outlive a main
+    // process killed hard, holding the SIP ports; the group is killed with it.
+    setpgid(0, 0);
     execv(argv[0], argv.data());
     std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
     _exit(127);
   }
+  setpgid(pid, pid);  // also here: whichever runs first
   c.pid = pid;
   c.started = std::chrono::steady_clock::now();
   logger->info("started {} (pid {})", c.spec.name, pid);
@@ -120,6 +124,8 @@ int Supervisor::run() {
       if (pid <= 0) break;
       for (auto& c : children_) {
         if (c.pid != pid) continue;
+        // Whatever the child left behind in its group (orphaned workers).
+        kill(-pid, SIGKILL);
         c.pid = -1;
         std::string how = WIFEXITED(status)
                               ? "exited with status " + std::to_string(WEXITSTATUS(status))
@@ -160,6 +166,7 @@ int Supervisor::run() {
         for (auto& c : children_) {
           if (c.pid > 0) {
             logger->warn("{} did not stop in time; killing it", c.spec.name);
+            kill(-c.pid, SIGKILL);
             kill(c.pid, SIGKILL);
           }
         }

@@ -1,6 +1,7 @@
 // A small process supervisor for `ringhouse up`: starts child processes
 // (the API server, Kamailio and rtpengine), restarts one that dies
-// with a growing back-off, and on SIGINT/SIGTERM stops them all, politely
+// with a growing back-off (and kills what it left in its process group), and
+// on SIGINT/SIGTERM stops them all, politely
 // first (SIGTERM), then with SIGKILL after a grace period.
 #pragma once
 

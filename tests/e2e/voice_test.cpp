@@ -365,6 +365,8 @@ TEST_P(Voice, UpRestartsTheEdgeWhenItDies) {
       },
       std::chrono::seconds(30)))
       << rh_->log();
+  // None of the dead Kamailio's workers is left holding the ports.
+  EXPECT_TRUE(eventually([&] { return ::kill(-kamailio, 0) != 0; }, std::chrono::seconds(5)));
   dev1_ = device(credential(alice_));
 }
 
