@@ -217,7 +217,8 @@ TEST(Up, GivesUpWhenTheServerCannotStart) {
   boost::asio::ip::tcp::acceptor taken(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
   std::string dir = make_temp_dir("rh-up");
   auto r = run_ringhouse(
-      {"up", "--data-dir", dir, "--http-port", std::to_string(taken.local_endpoint().port())});
+      {"up", "--data-dir", dir, "--http-port", std::to_string(taken.local_endpoint().port()),
+       "--set", "voice.edge=false"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("cannot listen"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("giving up"), std::string::npos) << r.output;
