@@ -528,6 +528,17 @@ TEST_P(Voice, StrangersCannotRelayOrPoseAsTheTrunk) {
       << fake_trunk.back().text;
   EXPECT_FALSE(dev1_->wait_event("CALL_INCOMING", std::chrono::seconds(1)));
   EXPECT_FALSE(trunk_->received_request("INVITE"));
+  // The edge's hooks answer only the edge: not without its key, not with a
+  // wrong one.
+  EXPECT_EQ(http_get(port_, "/internal/sip/auth?username=x").status, 403);
+  HttpRequest q;
+  q.method = "POST";
+  q.target = "/internal/sip/route";
+  q.body = R"({"call_id":"x","source":"trunk","trunk":"trunk1","to_user":"+12125550100"})";
+  q.headers["Content-Type"] = "application/json";
+  q.headers["Host"] = "localhost";
+  q.headers["X-Ringhouse-Edge-Key"] = "not-the-key";
+  EXPECT_EQ(http(port_, q).status, 403);
 }
 
 TEST_P(Voice, Rfc4475TortureMessagesNeitherCrashNorGetRelayed) {
