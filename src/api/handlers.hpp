@@ -82,6 +82,17 @@ std::string client_ip(const ApiDeps& d, const http::RequestContext& ctx);
 // required of them), else the caller's own. On failure sets err.
 std::optional<std::string> acting_tenant(const http::RequestContext& ctx, http::Response& err);
 
+// GET and PUT of a tenant's destination allow-list (messaging, voice): the
+// acting tenant's list through `get`, a replacement `{"allowed_countries":
+// [...]}` through `set`.
+using AllowListGet = std::function<Result<std::vector<std::string>>(const std::string& tenant)>;
+using AllowListSet =
+    std::function<Status(const std::string& tenant, const std::vector<std::string>& countries)>;
+boost::asio::awaitable<http::Response> get_allow_list(ApiDeps& d, http::RequestContext& ctx,
+                                                      AllowListGet get);
+boost::asio::awaitable<http::Response> put_allow_list(ApiDeps& d, http::RequestContext& ctx,
+                                                      AllowListSet set);
+
 // 422 invalid_csv listing every bad line of an import (nothing was stored).
 http::Response csv_problem(const std::vector<csv::LineProblem>& problems);
 

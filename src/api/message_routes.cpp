@@ -215,31 +215,15 @@ awaitable<Response> count_segments(ApiDeps& d, RequestContext& ctx) {
 }
 
 awaitable<Response> get_settings(ApiDeps& d, RequestContext& ctx) {
-  Response err;
-  auto tenant = acting_tenant(ctx, err);
-  if (!tenant) co_return err;
-  auto c = co_await offload(d.pool, [&] { return d.messages.allowed_countries(*tenant); });
-  if (!c) co_return problem_from_error(c.error(), ctx.request_id);
-  co_return json_response(
-      200, json::object{{"tenant_id", *tenant}, {"allowed_countries", string_array(*c)}});
+  co_return co_await get_allow_list(
+      d, ctx, [&](const std::string& t) { return d.messages.allowed_countries(t); });
 }
 
 awaitable<Response> put_settings(ApiDeps& d, RequestContext& ctx) {
-  Response err;
-  auto tenant = acting_tenant(ctx, err);
-  if (!tenant) co_return err;
-  auto body = http::read_json_object(ctx.req);
-  if (body.error) co_return std::move(*body.error);
-  http::FieldReader f(*body.object);
-  f.reject_unknown({"allowed_countries"});
-  auto countries = f.string_list("allowed_countries");
-  if (!countries) f.problems().push_back({"allowed_countries", "is required"});
-  if (!f.problems().empty()) co_return http::validation_problem(f.problems());
-  auto st = co_await offload(d.pool,
-                             [&] { return d.messages.set_allowed_countries(*tenant, *countries); });
-  if (!st) co_return problem_from_error(st.error(), ctx.request_id);
-  co_return json_response(
-      200, json::object{{"tenant_id", *tenant}, {"allowed_countries", string_array(*countries)}});
+  co_return co_await put_allow_list(
+      d, ctx, [&](const std::string& t, const std::vector<std::string>& c) {
+        return d.messages.set_allowed_countries(t, c);
+      });
 }
 
 json::object bind_json(const messaging::smpp::BindStatus& b) {

@@ -107,6 +107,34 @@ std::optional<std::string> acting_tenant(const RequestContext& ctx, Response& er
   return t;
 }
 
+awaitable<Response> get_allow_list(ApiDeps& d, RequestContext& ctx, AllowListGet get) {
+  Response err;
+  auto tenant = acting_tenant(ctx, err);
+  if (!tenant) co_return err;
+  auto c = co_await offload(d.pool, [&] { return get(*tenant); });
+  if (!c) co_return problem_from_error(c.error(), ctx.request_id);
+  co_return json_response(
+      200, json::object{{"tenant_id", *tenant}, {"allowed_countries", string_array(*c)}});
+}
+
+awaitable<Response> put_allow_list(ApiDeps& d, RequestContext& ctx, AllowListSet set) {
+  Response err;
+  auto tenant = acting_tenant(ctx, err);
+  if (!tenant) co_return err;
+  auto body = http::read_json_object(ctx.req);
+  if (body.error) co_return std::move(*body.error);
+  http::FieldReader f(*body.object);
+  f.reject_unknown({"allowed_countries"});
+  auto countries = f.string_list("allowed_countries");
+  if (!countries) f.problems().push_back({"allowed_countries", "is required"});
+  if (!f.problems().empty()) co_return http::validation_problem(f.problems());
+  auto st = co_await offload(d.pool, [&] { return set(*tenant, *countries); });
+  if (!st) co_return problem_from_error(st.error(), ctx.request_id);
+  co_return json_response(
+      200, json::object{{"tenant_id", *tenant}, {"allowed_countries", string_array(*countries)}});
+}
+
+
 namespace {
 
 awaitable<Response> search_available(ApiDeps& d, RequestContext& ctx) {

@@ -574,6 +574,67 @@ TEST_P(Voice, Rfc4475TortureMessagesNeitherCrashNorGetRelayed) {
   EXPECT_TRUE(dev1_->wait_event("CALL_ESTABLISHED", std::chrono::seconds(15))) << rh_->log();
 }
 
+// The voice API on its own (no SIP edge), on both drivers.
+class VoiceApi : public NumbersWorld {};
+
+TEST_P(VoiceApi, AllowListsCredentialsCallRulesAndTheCallLog) {
+  boot_with({}, {});
+  // Destination allow-lists, calls and messages alike.
+  for (const std::string path : {"/v1/admin/voice/settings", "/v1/admin/messaging/settings"}) {
+    auto put = call(port_, "PUT", admin(path), R"({"allowed_countries":["US","GB"]})", op_);
+    EXPECT_EQ(put.status, 200) << put.body;
+    auto get = call(port_, "GET", admin(path), "", op_);
+    ASSERT_EQ(get.status, 200) << get.body;
+    EXPECT_EQ(get.json().at("allowed_countries").as_array().size(), 2u) << get.body;
+    EXPECT_EQ(call(port_, "PUT", admin(path), R"({"allowed_countries":["XX"]})", op_).status, 422);
+    EXPECT_EQ(call(port_, "PUT", admin(path), R"({"countries":["US"]})", op_).status, 422);
+  }
+  ASSERT_EQ(post_csv(port_, admin("/v1/admin/numbers/import"),
+                     "number,trunk,messaging_route,features,monthly_price,upfront_price\n"
+                     "+12125550100,trunk1,smpp-a,sms;mms;voice,0,0\n",
+                     op_)
+                .status,
+            201);
+  auto ann = signed_up_user(port_, op_, "ann@example.com");
+  auto bought = purchase(port_, ann.access_token, "+12125550100", "buy-ann");
+  ASSERT_EQ(bought.status, 201) << bought.body;
+  std::string number_id = jstr(bought.json().at("number"), "id");
+  // Credentials: the password once, then never again.
+  auto created = call(port_, "POST", "/v1/sip-credentials", R"({"label":"Pixel"})",
+                      ann.access_token);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = jstr(created.json(), "id");
+  EXPECT_FALSE(jstr(created.json(), "password").empty());
+  auto listed = call(port_, "GET", "/v1/sip-credentials", "", ann.access_token);
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.body.find("password"), std::string::npos) << listed.body;
+  EXPECT_EQ(call(port_, "POST", "/v1/sip-credentials", R"({"label":7})", ann.access_token).status,
+            422);
+  auto bob = signed_up_user(port_, op_, "bob@example.com");
+  EXPECT_EQ(call(port_, "GET", "/v1/sip-credentials/" + id, "", bob.access_token).status, 404);
+  EXPECT_EQ(call(port_, "POST", "/v1/sip-credentials/" + id + "/rotate", "", ann.access_token)
+                .status,
+            200);
+  EXPECT_EQ(call(port_, "DELETE", "/v1/sip-credentials/" + id, "", ann.access_token).status, 204);
+  EXPECT_EQ(call(port_, "DELETE", "/v1/sip-credentials/" + id, "", ann.access_token).status, 404);
+  // Call rules: validated with the field named, owned, canonical on the way out.
+  std::string rules_path = "/v1/numbers/" + number_id + "/call-rules";
+  auto bad = call(port_, "PUT", rules_path, R"({"ring":{"timeout_s":1}})", ann.access_token);
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  EXPECT_NE(bad.body.find("ring.timeout_s"), std::string::npos) << bad.body;
+  EXPECT_EQ(call(port_, "PUT", rules_path, "not json", ann.access_token).status, 422);
+  EXPECT_EQ(call(port_, "PUT", rules_path, "{}", bob.access_token).status, 404);
+  auto good = call(port_, "PUT", rules_path, R"({"block":["+1900*"]})", ann.access_token);
+  ASSERT_EQ(good.status, 200) << good.body;
+  EXPECT_EQ(good.json().at("block").as_array().size(), 1u) << good.body;
+  auto log = call(port_, "GET", "/v1/calls", "", ann.access_token);
+  ASSERT_EQ(log.status, 200);
+  EXPECT_TRUE(log.json().at("data").as_array().empty());
+  EXPECT_EQ(call(port_, "GET", "/v1/calls/cal_nosuch", "", ann.access_token).status, 404);
+}
+
+RH_E2E_ON_BOTH_DRIVERS(VoiceApi);
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, Voice, ::testing::Values(storage::Dialect::sqlite),
                          dialect_name);
 
