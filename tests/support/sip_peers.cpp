@@ -889,21 +889,25 @@ Sipp::Started Sipp::start(const SippOptions& o, const std::string& target, bool 
     // It is running once its port is bound (a UAS listens on it; a UAC
     // sends from it) and has not exited over its scenario or arguments.
     auto ready = [&] { return port_in_use(tcp, port_, /*any_tcp_state=*/!uas); };
-    auto ready_by = Clock::now() + 5s;
+    auto ready_by = Clock::now() + 15s;  // generous: a loaded CI machine
     while (proc_.running() && !ready() && Clock::now() < ready_by)
       std::this_thread::sleep_for(10ms);
     if (proc_.running() && ready()) {
       s.ok = true;
       return s;
     }
-    // A UAC over UDP may have finished already.
-    if (!uas && proc_.exit_code() == 0) {
+    // A UAC over UDP may have finished its calls already (before its port
+    // was seen bound): whatever it ended with, wait_exit() tells the test.
+    // Only 254 (it could not bind) and 255 (a fatal error) mean it never ran.
+    if (!uas && proc_.exit_code() && *proc_.exit_code() != 254 && *proc_.exit_code() != 255) {
       s.ok = true;
       return s;
     }
     bool clash = proc_.exit_code() == 254;  // -2: could not bind
     proc_.stop();
-    s.why = "sipp did not start on port " + std::to_string(port_) + ": " + log();
+    s.why = "sipp did not start on port " + std::to_string(port_) + " (exit " +
+            (proc_.exit_code() ? std::to_string(*proc_.exit_code()) : std::string("-")) +
+            "): " + log();
     if (!clash || o.port != 0) return s;
   }
   return s;
