@@ -1,5 +1,7 @@
 // ringhouse: the one binary. `up` runs the whole platform on one machine,
 // `serve` the API server alone; `migrate`, `config` and `admin` are tools.
+#include <sys/resource.h>
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -180,6 +182,14 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
       argv.push_back("--set");
       argv.push_back(fmt::format("voice.edge_rpc_url=http://127.0.0.1:{}/RPC", eo.rpc_port));
     }
+  }
+  // Children inherit the open-file limit: rtpengine holds two sockets per
+  // media stream, Kamailio one per TCP/WebSocket client. Raise the soft
+  // limit to the hard one.
+  struct rlimit nofile {};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
   app::Supervisor sup(std::chrono::milliseconds(cfg.integer("http.drain_timeout_ms") + 5000));
   sup.add({"api", argv, 3});

@@ -410,7 +410,7 @@ std::vector<std::string> kamailio_argv(const EdgeOptions& o, const std::string& 
           "-E",   // log to stderr
           "-f",       cfg_path,      "-P", kamailio_pid_path(o), "-Y", o.runtime_dir,
           "-w",       o.runtime_dir, "-m",
-          "128",              // shared memory, MB: usrloc, dialogs, transactions, htables
+          std::to_string(o.shm_mb),  // shared memory, MB: usrloc, dialogs, transactions, htables
           "-M",       "16"};  // private memory per process, MB: route documents, HTTP bodies
 }
 
@@ -429,6 +429,7 @@ std::vector<std::string> rtpengine_argv(const EdgeOptions& o) {
           fmt::format("--port-max={}", o.rtp_max),
           "--pidfile=" + o.runtime_dir + "/rtpengine.pid",
           "--timeout=60",           // no media for 60 s: the call is dropped
+          "--delete-delay=5",       // ports and sockets of an ended call free after 5 s (not 30)
           "--silent-timeout=3600",  // on hold: one hour
           "--tos=184",
           "--log-level=5"};

@@ -55,6 +55,7 @@ struct EdgeOptions {
   int ban_s = 300;            // ... for ban_s seconds (also pike offenders)
   int pike_sampling_s = 2, pike_reqs_density = 60;  // flood: > density requests per sampling period
   int children = 8;                                 // UDP and TCP worker processes, 1..64
+  int shm_mb = 256;  // Kamailio's shared memory, MB: transactions, dialogs, registrations
   std::string runtime_dir;  // absolute: pid files, the rendered config, working directory
 };
 

@@ -31,6 +31,10 @@ void declare_edge_config(config::Schema& s) {
   s.integer("voice.rtp_port_max", 40000, "Last UDP port of rtpengine's media range.", 1024,
             65535);
   s.integer("voice.edge_children", 8, "Kamailio's UDP and TCP worker processes.", 1, 64);
+  s.integer("voice.edge_shm_mb", 256,
+            "Kamailio's shared memory in MB (transactions, dialogs, registrations): about 1 MB "
+            "per 25 calls being set up or in progress, plus a base.",
+            64, 65536);
   s.integer("voice.auth_failures_ban", 5,
             "Failed authentications from one address before it is banned.", 1, 1000);
   s.integer("voice.ban_s", 300, "How long a banned address (auth failures, floods) stays banned.",
@@ -62,6 +66,7 @@ EdgeOptions edge_options(const config::Config& c) {
   o.ban_s = static_cast<int>(c.integer("voice.ban_s"));
   o.pike_reqs_density = static_cast<int>(c.integer("voice.pike_density"));
   o.children = static_cast<int>(c.integer("voice.edge_children"));
+  o.shm_mb = static_cast<int>(c.integer("voice.edge_shm_mb"));
   return o;
 }
 

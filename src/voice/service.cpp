@@ -1161,7 +1161,8 @@ Status VoiceService::call_event(const CallEvent& e) {
     RH_ASSIGN(auto rows,
               tx.query("SELECT id, tenant_id, user_id, number_id, direction, from_number, "
                        "to_number, status, on_net, hold_id, rate_per_minute, rate_connect, "
-                       "rate_first_s, rate_next_s, answered_at, started_at FROM calls WHERE "
+                       "rate_first_s, rate_next_s, answered_at, started_at, max_duration_s FROM "
+                       "calls WHERE "
                        "sip_call_id = ?",
                        {sip_call_id}));
     if (rows.empty()) return make_error(Errc::not_found, "no such call");
@@ -1182,6 +1183,10 @@ Status VoiceService::call_event(const CallEvent& e) {
       if (status != "ringing" && status != "answered") continue;  // already ended
       if (status == "answered") {
         std::int64_t duration_s = (now - row.integer("answered_at") + 999) / 1000;
+        // The edge cuts the call at max_duration_s: the timer and the event's
+        // trip can only add rounding, never talk time.
+        if (row.integer("max_duration_s") > 0)
+          duration_s = std::min(duration_s, row.integer("max_duration_s"));
         billing::Rate rate;
         rate.per_minute_micros = row.integer("rate_per_minute");
         rate.connect_micros = row.integer("rate_connect");
@@ -1200,6 +1205,10 @@ Status VoiceService::call_event(const CallEvent& e) {
           }
           cost = charged_s > 0 ? billing::call_cost(rate, charged_s) : 0;
           if (!row.text("hold_id").empty()) {
+            // Never more than was held for it (the hold was sized for the
+            // longest call the user could pay).
+            RH_ASSIGN(auto hold, ledger_.get_hold(tx, row.text("hold_id")));
+            cost = std::min(cost, hold.amount_micros);
             auto settled = ledger_.settle_hold(tx, row.text("hold_id"), cost,
                                                billing::TxnKind::call,
                                                "Call to " + row.text("to_number"));

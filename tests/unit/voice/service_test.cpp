@@ -343,6 +343,29 @@ TEST_P(VoiceServiceTest, AnUnansweredPstnCallReleasesItsHold) {
   EXPECT_EQ(calls[0].sip_code, 486);
 }
 
+TEST_P(VoiceServiceTest, ACallCutAtItsLimitIsChargedWhatWasHeld) {
+  price_calls();
+  fund(alice_, 100'000);  // one 60 s step
+  auto d = route_device(device_of(alice_), "+12125550199");
+  ASSERT_FALSE(d.reject) << d.reason;
+  ASSERT_EQ(d.max_duration_s, 60);
+  event("answered", d.call);
+  // The edge's BYE and the event arrive a little after the limit.
+  clock_.advance_ms(61'500);
+  CallEvent e;
+  e.event = "ended";
+  e.call = d.call;
+  e.by = "timeout";
+  ASSERT_TRUE(svc_->call_event(e));
+  auto calls = log(alice_);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].status, "completed");
+  EXPECT_EQ(calls[0].duration_s, 60);
+  EXPECT_EQ(calls[0].cost_micros, 60'000);
+  EXPECT_EQ(balance(alice_).balance_micros, 40'000);
+  EXPECT_EQ(balance(alice_).held_micros, 0);
+}
+
 TEST_P(VoiceServiceTest, RefusalsAreClearSipAnswers) {
   price_calls();
   std::string dev = device_of(alice_);
