@@ -14,6 +14,7 @@
 #include "core/ids.hpp"
 #include "core/phone_number.hpp"
 #include "jobs/outbox.hpp"
+#include "numbers/carriers.hpp"
 #include "voice/call_rules.hpp"
 #include "voice/edge_settings.hpp"
 
@@ -120,7 +121,6 @@ void declare_voice_config(config::Schema& s) {
                     "only).");
   s.list("voice.blocked_prefixes", {"+882", "+883", "+979", "+808", "+870", "+881"},
                     "E.164 prefixes never called (high-risk and premium ranges).");
-  s.integer("voice.ring_timeout_s", 25, "How long a device rings when no rule says.", 5, 300);
   s.integer("voice.outbound_timeout_s", 60, "How long a PSTN call may ring.", 5, 300);
   s.integer("voice.max_credentials", 10, "SIP credentials (devices) per user.", 1, 100);
   s.secret("voice.edge_key",
@@ -149,7 +149,6 @@ VoiceOptions voice_options(const config::Config& c) {
   o.daily_spend_limit_micros = c.integer("voice.daily_spend_limit_micros");
   o.allowed_countries = c.list("voice.allowed_countries");
   o.blocked_prefixes = c.list("voice.blocked_prefixes");
-  o.ring_timeout_s = static_cast<int>(c.integer("voice.ring_timeout_s"));
   o.outbound_timeout_s = static_cast<int>(c.integer("voice.outbound_timeout_s"));
   o.max_credentials = static_cast<int>(c.integer("voice.max_credentials"));
   auto trunks = parse_trunks(c.list("voice.trunks"));
@@ -174,6 +173,10 @@ namespace {
 
 constexpr const char* kCredentialColumns =
     "id, tenant_id, user_id, username, label, created_at, rotated_at";
+// What the next stage of an inbound plan needs.
+constexpr const char* kStageColumns =
+    "id, tenant_id, user_id, number_id, direction, on_net, sip_call_id, caller, anonymous, rules, "
+    "time_zone, stage, status, started_at";
 constexpr const char* kCallColumns =
     "id, tenant_id, user_id, number_id, direction, from_number, to_number, status, on_net, "
     "sip_code, reason, started_at, answered_at, ended_at, duration_s, billed_s, cost_micros";
@@ -226,12 +229,6 @@ bool has_feature(const numbers::Number& n, std::string_view f) {
   return std::find(n.features.begin(), n.features.end(), f) != n.features.end();
 }
 
-std::string str_field(const json::object& o, std::string_view k) {
-  auto* v = o.if_contains(k);
-  if (!v || !v->is_string()) return {};
-  return std::string(v->as_string());
-}
-
 int int_field(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   if (!v) return 0;
@@ -249,10 +246,10 @@ int int_field(const json::object& o, std::string_view k) {
 }
 
 Result<json::object> parse_object(std::string_view text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return make_error(Errc::invalid_argument, "the body must be a JSON object");
-  return std::move(v.as_object());
+  auto v = numbers::parse_json(text);
+  if (!v || !v->is_object())
+    return make_error(Errc::invalid_argument, "the body must be a JSON object");
+  return std::move(v->as_object());
 }
 
 // The E.164 form of a dialled or presented number: already E.164, digits a
@@ -319,17 +316,17 @@ std::vector<std::string> split_countries(const std::string& text) {
 Result<RouteRequest> parse_route_request(std::string_view text) {
   RH_ASSIGN(auto o, parse_object(text));
   RouteRequest r;
-  r.call_id = str_field(o, "call_id");
-  r.source = str_field(o, "source");
-  r.username = str_field(o, "username");
-  r.trunk = str_field(o, "trunk");
-  r.from_user = str_field(o, "from_user");
-  r.from_display = str_field(o, "from_display");
-  r.to_user = str_field(o, "to_user");
-  r.privacy = str_field(o, "privacy");
-  r.transport = str_field(o, "transport");
-  r.src_ip = str_field(o, "src_ip");
-  r.call = str_field(o, "call");
+  r.call_id = numbers::string_at(o, "call_id");
+  r.source = numbers::string_at(o, "source");
+  r.username = numbers::string_at(o, "username");
+  r.trunk = numbers::string_at(o, "trunk");
+  r.from_user = numbers::string_at(o, "from_user");
+  r.from_display = numbers::string_at(o, "from_display");
+  r.to_user = numbers::string_at(o, "to_user");
+  r.privacy = numbers::string_at(o, "privacy");
+  r.transport = numbers::string_at(o, "transport");
+  r.src_ip = numbers::string_at(o, "src_ip");
+  r.call = numbers::string_at(o, "call");
   r.stage = int_field(o, "stage");
   r.code = int_field(o, "code");
   if (r.call_id.empty() || r.call_id.size() > 200)
@@ -388,15 +385,15 @@ std::string route_json(const RouteDecision& d) {
 Result<EdgeEvent> parse_edge_event(std::string_view text) {
   RH_ASSIGN(auto o, parse_object(text));
   EdgeEvent ev;
-  std::string event = str_field(o, "event");
+  std::string event = numbers::string_at(o, "event");
   if (event == "registered") {
     RegisterEvent r;
-    r.username = str_field(o, "username");
-    r.contact = str_field(o, "contact");
+    r.username = numbers::string_at(o, "username");
+    r.contact = numbers::string_at(o, "contact");
     r.expires_s = std::max(0, int_field(o, "expires"));
-    r.user_agent = str_field(o, "user_agent").substr(0, 200);
-    r.transport = str_field(o, "transport").substr(0, 8);
-    r.src_ip = str_field(o, "src_ip").substr(0, 64);
+    r.user_agent = numbers::string_at(o, "user_agent").substr(0, 200);
+    r.transport = numbers::string_at(o, "transport").substr(0, 8);
+    r.src_ip = numbers::string_at(o, "src_ip").substr(0, 64);
     if (r.username.empty() || r.username.size() > 40)
       return Error(Errc::invalid_argument, "username", "username is required");
     if (r.contact.empty() || r.contact.size() > 500)
@@ -409,11 +406,11 @@ Result<EdgeEvent> parse_edge_event(std::string_view text) {
                  "event must be answered, ended, failed or registered");
   CallEvent c;
   c.event = event;
-  c.call = str_field(o, "call");
-  c.call_id = str_field(o, "call_id");
-  c.by = str_field(o, "by").substr(0, 20);
+  c.call = numbers::string_at(o, "call");
+  c.call_id = numbers::string_at(o, "call_id");
+  c.by = numbers::string_at(o, "by").substr(0, 20);
   c.code = int_field(o, "code");
-  c.reason = str_field(o, "reason").substr(0, 200);
+  c.reason = numbers::string_at(o, "reason").substr(0, 200);
   if (c.call_id.empty() && c.call.empty())
     return Error(Errc::invalid_argument, "call_id", "call or call_id is required");
   if (!c.call.empty() && !is_id(c.call, "cal"))
@@ -646,7 +643,6 @@ struct VoiceService::Impl {
     } else {
       d.call = leg.id;
     }
-    if (d.reject) d.call = caller_leg ? caller_leg->id : leg.id;
     return d;
   }
 
@@ -896,12 +892,10 @@ Result<RouteDecision> VoiceService::route(const RouteRequest& r) {
   Impl impl{*this};
   if (!r.call.empty()) {
     // The next stage of a call whose stage `r.stage` failed with r.code.
-    const std::int64_t now = clock_.now_ms();
     RouteDecision out;
     RH_TRY(db_.transaction([&](Connection& tx) -> Status {
-      RH_ASSIGN(auto row, tx.query_opt("SELECT id, tenant_id, user_id, number_id, direction, "
-                                       "on_net, sip_call_id, caller, anonymous, rules, time_zone, "
-                                       "stage, status, started_at FROM calls WHERE id = ?",
+      RH_ASSIGN(auto row, tx.query_opt(fmt::format("SELECT {} FROM calls WHERE id = ?",
+                                                   kStageColumns),
                                        {r.call}));
       if (!row) {
         out = reject(r.code > 0 ? r.code : 480, "Unknown call");
@@ -913,10 +907,9 @@ Result<RouteDecision> VoiceService::route(const RouteRequest& r) {
       if (row->text("direction") == "outbound") {
         leg.reset();
         if (row->boolean("on_net")) {
-          RH_ASSIGN(auto in, tx.query_opt("SELECT id, tenant_id, user_id, number_id, direction, "
-                                          "on_net, sip_call_id, caller, anonymous, rules, "
-                                          "time_zone, stage, status, started_at FROM calls "
-                                          "WHERE sip_call_id = ? AND direction = 'inbound'",
+          RH_ASSIGN(auto in, tx.query_opt(fmt::format("SELECT {} FROM calls WHERE sip_call_id = ? "
+                                                      "AND direction = 'inbound'",
+                                                      kStageColumns),
                                           {row->text("sip_call_id")}));
           leg = std::move(in);
         }
@@ -949,7 +942,6 @@ Result<RouteDecision> VoiceService::route(const RouteRequest& r) {
       out.stage = stage;
       out.routes = std::move(routes);
       out.max_duration_s = o_.max_call_s;
-      (void)now;
       return {};
     }));
     return out;
@@ -1005,16 +997,20 @@ Result<RouteDecision> VoiceService::route_device(const RouteRequest& r) {
   auto dest = e164_of(r.to_user, tenant.default_country);
   if (!dest) return reject(484, "Address Incomplete");
 
-  // Off-net pricing is read before the transaction (the deck is cached).
+  // Off-net pricing is read before the transaction (the deck is cached);
+  // the plan's remaining minutes only for a priced destination.
   RH_ASSIGN(auto deck, rates_.active(u.tenant_id));
+  const billing::Rate* rate = deck->size() > 0 ? deck->match(*dest) : nullptr;
+  const bool priced = rate && (rate->per_minute_micros > 0 || rate->connect_micros > 0);
   std::int64_t included_s = 0;
-  if (plans_) {
+  if (plans_ && priced) {
     RH_ASSIGN(auto sub, db_.read<std::optional<billing::Subscription>>(
                             [&](Connection& c) { return plans_->current(c, u); }));
     if (sub) {
       RH_ASSIGN(auto plans, plans_->plans(u.tenant_id, false));
       for (const auto& p : plans)
-        if (p.id == sub->plan_id) included_s = std::max<std::int64_t>(0, p.included_minutes - sub->minutes_used) * 60;
+        if (p.id == sub->plan_id)
+          included_s = std::max<std::int64_t>(0, p.included_minutes - sub->minutes_used) * 60;
     }
   }
 
@@ -1103,12 +1099,11 @@ Result<RouteDecision> VoiceService::route_device(const RouteRequest& r) {
       return {};
     }
     std::int64_t max_s = o_.max_call_s;
-    const billing::Rate* rate = deck->size() > 0 ? deck->match(*dest) : nullptr;
     if (deck->size() > 0 && !rate) {
       out = reject(403, "Destination not priced");
       return {};
     }
-    if (rate && (rate->per_minute_micros > 0 || rate->connect_micros > 0)) {
+    if (priced) {
       RH_ASSIGN(auto bal, ledger_.balance(tx, u));
       std::int64_t budget = bal.available_micros();
       if (o_.daily_spend_limit_micros > 0) {

@@ -54,7 +54,6 @@ struct VoiceOptions {
   std::int64_t daily_spend_limit_micros = 0;   // a user's call spend per UTC day (0: none)
   std::vector<std::string> allowed_countries;  // destinations; empty: the tenant's country
   std::vector<std::string> blocked_prefixes;   // E.164 prefixes never called ("+882", ...)
-  int ring_timeout_s = 25;      // devices of an on-net call without rules
   int outbound_timeout_s = 60;  // a PSTN call's time to answer
   int max_credentials = 10;     // SIP credentials per user
   std::vector<Trunk> trunks;

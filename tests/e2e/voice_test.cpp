@@ -5,9 +5,6 @@
 // database paths of voice run on both drivers in tests/unit/voice/.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -26,29 +23,6 @@ namespace rh::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A port free for both UDP and TCP on 127.0.0.1 (bound and released).
-std::uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int t = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    if (::bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      ::close(t);
-      continue;
-    }
-    socklen_t len = sizeof a;
-    ::getsockname(t, reinterpret_cast<sockaddr*>(&a), &len);
-    int u = ::socket(AF_INET, SOCK_DGRAM, 0);
-    bool ok = ::bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(u);
-    ::close(t);
-    if (ok) return ntohs(a.sin_port);
-  }
-  return 0;
-}
 
 class Voice : public NumbersWorld {
  protected:
@@ -91,16 +65,16 @@ class Voice : public NumbersWorld {
     auto st = trunk_->start_uas(so);
     if (st.skip) GTEST_SKIP() << st.why;
     ASSERT_TRUE(st.ok) << st.why;
-    sip_port_ = free_port();
+    sip_port_ = free_sip_port();
     std::uint16_t rtp_base = static_cast<std::uint16_t>(20000 + (::getpid() % 400) * 100);
     std::vector<std::string> args{
         "--set", std::string("voice.sip_domain=") + kDomain,
         "--set", "voice.sip_port=" + std::to_string(sip_port_),
-        "--set", "voice.tls_port=" + std::to_string(free_port()),
-        "--set", "voice.ws_port=" + std::to_string(free_port()),
-        "--set", "voice.wss_port=" + std::to_string(free_port()),
-        "--set", "voice.rpc_port=" + std::to_string(free_port()),
-        "--set", "voice.rtpengine_port=" + std::to_string(free_port()),
+        "--set", "voice.tls_port=" + std::to_string(free_sip_port()),
+        "--set", "voice.ws_port=" + std::to_string(free_sip_port()),
+        "--set", "voice.wss_port=" + std::to_string(free_sip_port()),
+        "--set", "voice.rpc_port=" + std::to_string(free_sip_port()),
+        "--set", "voice.rtpengine_port=" + std::to_string(free_sip_port()),
         "--set", "voice.rtp_port_min=" + std::to_string(rtp_base),
         "--set", "voice.rtp_port_max=" + std::to_string(rtp_base + 99),
         "--set", "voice.edge_children=2",

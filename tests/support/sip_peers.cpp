@@ -99,6 +99,8 @@ std::uint16_t try_bind(int type, std::uint16_t port) {
   return out;
 }
 
+}  // namespace
+
 // A port free for UDP and TCP (and, with `tls_too`, TCP on port+1: baresip
 // listens for TLS there). Bound then released: a small race remains, which
 // the callers cover by retrying when the program says the port is taken.
@@ -112,6 +114,8 @@ std::uint16_t free_sip_port(bool tls_too) {
   }
   return 0;
 }
+
+namespace {
 
 // Whether some socket has `port` (UDP bound, or TCP in LISTEN, or with
 // `any_tcp_state` any TCP socket), read from /proc/net so the check itself

@@ -308,6 +308,10 @@ class Sipp {
 // messages received within `wait` (it stops early once a final response,
 // >= 200, came). "[local_ip]" and "[local_port]" in the message are
 // replaced by the socket's address first (so Via can point back at it).
+// A port free for both UDP and TCP on 127.0.0.1 (and with tls_too, TCP on
+// port+1), bound then released: 0 when none was found.
+std::uint16_t free_sip_port(bool tls_too = false);
+
 // local_ip: the source address (another 127.x address is another peer).
 std::vector<SipMessage> send_raw_sip_udp(const std::string& host, std::uint16_t port,
                                          const std::string& message,
