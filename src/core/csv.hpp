@@ -33,4 +33,9 @@ struct Table {
 // problem on the line where the limit was passed).
 Table parse(std::string_view text, std::size_t max_records = 1'000'000);
 
+// A stored list: fields joined by ',' with no quoting (the fields never hold
+// a comma: numbers, ids, country codes). split_list drops empty fields.
+std::string join_list(const std::vector<std::string>& fields);
+std::vector<std::string> split_list(std::string_view text);
+
 }  // namespace rh::csv

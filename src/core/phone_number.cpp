@@ -43,4 +43,12 @@ std::string region_of(std::string_view e164) {
   return region;
 }
 
+Status check_regions(const std::vector<std::string>& regions, std::string_view field) {
+  for (const auto& r : regions)
+    if (!is_supported_region(r))
+      return Error(Errc::invalid_argument, std::string(field),
+                   "'" + r.substr(0, 8) + "' is not an ISO 3166-1 alpha-2 country code");
+  return {};
+}
+
 }  // namespace rh::phone

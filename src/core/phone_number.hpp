@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -20,5 +21,9 @@ bool is_supported_region(std::string_view region);
 
 // The region of an E.164 number ("US" for +1415...), or "ZZ" when unknown.
 std::string region_of(std::string_view e164);
+
+// invalid_argument naming `field` for the first code in `regions` that is
+// not a supported ISO 3166-1 alpha-2 region (destination allow-lists).
+Status check_regions(const std::vector<std::string>& regions, std::string_view field);
 
 }  // namespace rh::phone

@@ -10,6 +10,7 @@
 
 #include "accounts/tenants.hpp"
 #include "core/crypto.hpp"
+#include "core/csv.hpp"
 #include "core/ids.hpp"
 #include "core/phone_number.hpp"
 #include "jobs/outbox.hpp"
@@ -28,26 +29,6 @@ const char* const kMessageColumns =
     "encoding, segments, status, error_code, error_detail, cost_micros, read_at, created_at, "
     "updated_at";
 
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += ',';
-    out += s;
-  }
-  return out;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < s.size()) {
-    auto end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    if (end > start) out.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 Message message_from_row(const Row& r) {
   Message m;
@@ -57,9 +38,9 @@ Message message_from_row(const Row& r) {
   m.conversation_id = r.text("conversation_id");
   m.direction = r.text("direction");
   m.from = r.text("sender");
-  m.to = split(r.text("recipients"));
+  m.to = csv::split_list(r.text("recipients"));
   m.text = r.text("body");
-  m.media = split(r.text("media"));
+  m.media = csv::split_list(r.text("media"));
   m.kind = r.text("kind");
   m.encoding = r.text("encoding");
   m.segments = static_cast<int>(r.integer("segments"));
@@ -83,7 +64,7 @@ Conversation conversation_from_row(const Row& r) {
   c.tenant_id = r.text("tenant_id");
   c.user_id = r.text("user_id");
   c.local_number = r.text("local_e164");
-  c.participants = split(r.text("participants_key"));
+  c.participants = csv::split_list(r.text("participants_key"));
   c.group = r.boolean("is_group");
   c.last_message_id = r.text("last_message_id");
   c.last_preview = r.text("last_preview");
@@ -448,24 +429,21 @@ Result<std::vector<std::string>> MessageService::allowed_countries(const std::st
     RH_ASSIGN(auto row,
               c.query_opt("SELECT allowed_countries FROM messaging_settings WHERE tenant_id = ?",
                           {tenant_id}));
-    if (row) return split(row->text("allowed_countries"));
+    if (row) return csv::split_list(row->text("allowed_countries"));
     return o_.allowed_countries;
   });
 }
 
 Status MessageService::set_allowed_countries(const std::string& tenant_id,
                                              const std::vector<std::string>& countries) {
-  for (const auto& c : countries)
-    if (!phone::is_supported_region(c))
-      return Error(Errc::invalid_argument, "allowed_countries",
-                   "'" + c.substr(0, 8) + "' is not an ISO 3166-1 alpha-2 country code");
+  RH_TRY(phone::check_regions(countries, "allowed_countries"));
   const std::int64_t now = clock_.now_ms();
   return db_.transaction([&](Connection& c) -> Status {
     RH_TRY(c.exec("DELETE FROM messaging_settings WHERE tenant_id = ?", {tenant_id}));
     RH_TRY(
         c.exec("INSERT INTO messaging_settings (tenant_id, allowed_countries, updated_at) "
                "VALUES (?, ?, ?)",
-               {tenant_id, join(countries), now}));
+               {tenant_id, csv::join_list(countries), now}));
     return {};
   });
 }
@@ -479,7 +457,7 @@ Result<std::string> upsert_conversation(Connection& tx, const std::string& tenan
                                         std::vector<std::string> others, std::int64_t now) {
   std::sort(others.begin(), others.end());
   others.erase(std::unique(others.begin(), others.end()), others.end());
-  std::string key = join(others);
+  std::string key = csv::join_list(others);
   RH_ASSIGN(auto row, tx.query_opt("SELECT id FROM conversations WHERE user_id = ? AND "
                                    "local_e164 = ? AND participants_key = ?",
                                    {user_id, local, key}));
@@ -508,9 +486,9 @@ Status insert_message(Connection& tx, const Message& m, const std::string& idem,
        m.conversation_id,
        m.direction,
        m.from,
-       join(m.to),
+       csv::join_list(m.to),
        m.text,
-       join(m.media),
+       csv::join_list(m.media),
        m.kind,
        m.encoding,
        static_cast<std::int64_t>(m.segments),
@@ -712,7 +690,8 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
   }
 
   // The same key again: the same message, if it is the same request.
-  std::string hash_input = *from + "|" + join(to) + "|" + r.text + "|" + join(r.media);
+  std::string hash_input =
+      *from + "|" + csv::join_list(to) + "|" + r.text + "|" + csv::join_list(r.media);
   const std::string hash = crypto::hex_encode(crypto::sha256(hash_input));
   auto replay = [&]() -> Result<std::optional<SendOutcome>> {
     RH_ASSIGN(auto row, db_.read<std::optional<Row>>([&](Connection& c) {
@@ -1280,7 +1259,7 @@ Result<std::vector<RouteSend>> MessageService::claim(
       s.from = r.text("sender");
       s.to = r.text("recipient");
       s.text = r.text("body");
-      s.media = split(r.text("media"));
+      s.media = csv::split_list(r.text("media"));
       s.max_segments = 255;
       deliveries.push_back(s.delivery_id);
       if (r.text("status") == "queued") messages.push_back(s.message_id);

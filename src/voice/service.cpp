@@ -11,6 +11,7 @@
 #include "accounts/tenants.hpp"
 #include "accounts/users.hpp"
 #include "core/crypto.hpp"
+#include "core/csv.hpp"
 #include "core/ids.hpp"
 #include "core/phone_number.hpp"
 #include "jobs/outbox.hpp"
@@ -299,17 +300,6 @@ Status emit(Connection& tx, const std::string& type, const std::string& tenant,
   return {};
 }
 
-std::vector<std::string> split_countries(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -820,20 +810,15 @@ Result<std::vector<std::string>> VoiceService::allowed_countries(const std::stri
     RH_ASSIGN(auto row, c.query_opt("SELECT allowed_countries FROM voice_settings WHERE "
                                     "tenant_id = ?",
                                     {tenant_id}));
-    if (row) return split_countries(row->text("allowed_countries"));
+    if (row) return csv::split_list(row->text("allowed_countries"));
     return o_.allowed_countries;
   });
 }
 
 Status VoiceService::set_allowed_countries(const std::string& tenant_id,
                                            const std::vector<std::string>& countries) {
-  std::string joined;
-  for (const auto& c : countries) {
-    if (!phone::is_supported_region(c))
-      return Error(Errc::invalid_argument, "allowed_countries",
-                   "'" + c.substr(0, 8) + "' is not an ISO 3166-1 alpha-2 country code");
-    joined += (joined.empty() ? "" : ",") + c;
-  }
+  RH_TRY(phone::check_regions(countries, "allowed_countries"));
+  std::string joined = csv::join_list(countries);
   if (joined.size() > 1000)
     return Error(Errc::invalid_argument, "allowed_countries", "too many countries");
   const std::int64_t now = clock_.now_ms();
@@ -1081,7 +1066,7 @@ Result<RouteDecision> VoiceService::route_device(const RouteRequest& r) {
     RH_ASSIGN(auto own, tx.query_opt("SELECT allowed_countries FROM voice_settings WHERE "
                                      "tenant_id = ?",
                                      {u.tenant_id}));
-    if (own) allowed = split_countries(own->text("allowed_countries"));
+    if (own) allowed = csv::split_list(own->text("allowed_countries"));
     if (allowed.empty()) allowed.push_back(tenant.default_country);
     if (std::find(allowed.begin(), allowed.end(), phone::region_of(*dest)) == allowed.end()) {
       out = reject(403, "Destination not allowed");

@@ -197,3 +197,17 @@ TEST(Csv, ArbitraryBytesNeverCrash) {
 
 }  // namespace
 }  // namespace rh::csv
+
+namespace rh::csv {
+namespace {
+
+TEST(CsvList, JoinsAndSplitsStoredLists) {
+  EXPECT_EQ(join_list({"US", "GB"}), "US,GB");
+  EXPECT_EQ(join_list({}), "");
+  EXPECT_EQ(split_list("US,GB"), (std::vector<std::string>{"US", "GB"}));
+  EXPECT_EQ(split_list(",US,,GB,"), (std::vector<std::string>{"US", "GB"}));
+  EXPECT_TRUE(split_list("").empty());
+}
+
+}  // namespace
+}  // namespace rh::csv
