@@ -48,6 +48,7 @@
 #                     each run (perf-*.txt in each run's directory; --keep)
 #   --bin PATH        measure this ringhouse binary (implies --no-build)
 #   --no-build        do not run cmake (build/release/ringhouse must exist)
+#   --no-deps         skip scripts/install-deps.sh bench
 #   --keep            keep the work directory (logs, sipp statistics)
 #
 # Loopback only (127.0.0.1 device side, 127.0.0.2 trunk). Progress goes to
@@ -91,6 +92,7 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=1; shift ;;
     --bin) BIN=$2; BUILD_IT=0; shift 2 ;;
     --no-build) BUILD_IT=0; shift ;;
+    --no-deps) DEPS=0; shift ;;
     --keep) KEEP=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "voice_bench: unknown option $1" >&2; usage 2 ;;
@@ -102,6 +104,10 @@ die() { log "FAILED: $*"; exit 1; }
 IFS=',' read -r -a RATE_LIST <<<"$RATES"
 IFS=',' read -r -a REG_RATE_LIST <<<"$REG_RATES"
 [ "$DEVICES" -le 100 ] || die "--devices is at most 100 (voice.max_credentials)"
+if [ "${DEPS:-1}" -eq 1 ]; then
+  log "dependencies (scripts/install-deps.sh bench)"
+  bash "$ROOT/scripts/install-deps.sh" bench >&2 || die "scripts/install-deps.sh bench failed"
+fi
 for p in sipp python3 curl; do command -v "$p" >/dev/null || die "$p is not installed"; done
 KAMAILIO=$(command -v kamailio || echo /usr/sbin/kamailio)
 [ -x "$KAMAILIO" ] || die "kamailio is not installed (scripts/install-deps.sh test)"

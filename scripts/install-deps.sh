@@ -32,8 +32,9 @@ test_pkgs=(
   curl python3
 )
 # Benchmarks (bench/). kannel: the SMS gateway bench/messaging_bench.sh
-# compares ringhouse's SMPP throughput with (bearerbox + smsbox, on the same SMSC).
-bench_pkgs=(wrk nginx-light kannel)
+# compares ringhouse's SMPP throughput with (bearerbox + smsbox, on the same SMSC);
+# time: /usr/bin/time, the sipp CPU figures of bench/voice_bench.sh.
+bench_pkgs=(wrk nginx-light kannel time)
 
 want=("${build_pkgs[@]}" "${edge_pkgs[@]}")
 case "${1:-build}" in
