@@ -25,9 +25,10 @@ edge_pkgs=(
   kamailio-websocket-modules kamailio-extra-modules
   rtpengine-daemon
 )
-# Test peers and tools. sipp plays carrier trunks, baresip users' devices.
+# Test peers and tools. sipp plays carrier trunks, baresip users' devices,
+# Chromium runs the web app's tests (web/tests/e2e, through playwright-core).
 test_pkgs=(
-  sip-tester baresip
+  sip-tester baresip chromium
   mariadb-server mariadb-client
   curl python3
 )
@@ -45,10 +46,12 @@ case "${1:-build}" in
   *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
-# Node.js and npm run the SMSC peer of the SMPP tests (tests/support/smsc/).
-# Machines that already have them (e.g. Node 20 from NodeSource, whose
-# package bundles npm) keep theirs: Debian's npm would pull Debian's nodejs.
-if [ "${1:-build}" != build ] && ! command -v npm >/dev/null 2>&1; then
+# Node.js and npm build the web app (web/, scripts/build-web.sh) and run the
+# SMSC peer of the SMPP tests (tests/support/smsc/). Machines that already
+# have them (e.g. Node 20 from NodeSource, whose package bundles npm) keep
+# theirs: Debian's npm would pull Debian's nodejs (18, older than Vite needs;
+# scripts/build-web.sh says so).
+if ! command -v npm >/dev/null 2>&1; then
   want+=(nodejs npm)
 fi
 

@@ -10,6 +10,8 @@ bash scripts/install-deps.sh test
 if [ -f tests/support/smsc/package-lock.json ]; then
   npm ci --prefix tests/support/smsc --no-audit --no-fund --loglevel=error
 fi
+# The web app its tests drive in Chromium (web/tests/e2e).
+bash scripts/build-web.sh
 preset=${RINGHOUSE_PRESET:-dev}
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
