@@ -91,9 +91,9 @@ AuthOptions auth_options(const config::Config& c) {
 }
 
 const std::vector<std::string>& api_key_scopes() {
-  static const std::vector<std::string> kScopes{"me:read",       "me:write",     "numbers:read",
-                                                "numbers:write", "billing:read", "messages:read",
-                                                "messages:write", "calls:read"};
+  static const std::vector<std::string> kScopes{"me:read",        "me:write",     "numbers:read",
+                                                "numbers:write",  "billing:read", "messages:read",
+                                                "messages:write", "calls:read",   "events:read"};
   return kScopes;
 }
 

@@ -12,7 +12,11 @@
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "http/router.hpp"
+#include "voice/edge_config.hpp"
 
+namespace rh::http {
+class WebApp;
+}
 namespace rh::storage {
 class Database;
 class BlobStore;
@@ -95,6 +99,8 @@ struct ApiDeps {
   EdgeAccess edge;
   const http::Router* router = nullptr;  // for the route listing
   std::atomic<int> hashes_waiting{0};    // backlog of the hashing pool
+  voice::BrowserSipOptions browser_sip;  // GET /v1/branding's `sip`
+  const http::WebApp* web = nullptr;     // the browser app at /; null: none
 };
 
 // The OpenAPI document compiled into the binary (api/openapi.json).

@@ -51,6 +51,8 @@ void register_media_routes(const AddRoute& add, std::size_t max_upload_bytes);
 void register_message_routes(const AddRoute& add);
 // Voice: SIP credentials, call rules, calls; the SIP edge's hooks.
 void register_voice_routes(const AddRoute& add);
+// The signed-in user's live events (long poll).
+void register_event_routes(const AddRoute& add);
 
 boost::json::object page_json(boost::json::array data, const std::string& next);
 
@@ -77,6 +79,9 @@ TenantScope staff_scope(const http::RequestContext& ctx);
 
 // The client's address: the peer, or what a trusted proxy says it forwarded.
 std::string client_ip(const ApiDeps& d, const http::RequestContext& ctx);
+// Whether the client reached us over HTTPS: a trusted proxy says so in
+// X-Forwarded-Proto (ringhouse itself speaks plain HTTP).
+bool forwarded_https(const ApiDeps& d, const http::RequestContext& ctx);
 
 // The tenant a staff request acts on: ?tenant_id= for platform staff (and
 // required of them), else the caller's own. On failure sets err.

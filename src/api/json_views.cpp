@@ -101,6 +101,7 @@ json::object event_json(const jobs::Event& e) {
           {"id", e.id},
           {"type", e.type},
           {"tenant_id", str_or_null(e.tenant_id)},
+          {"user_id", str_or_null(e.user_id)},
           {"subject", str_or_null(e.subject)},
           {"payload", parsed(e.payload)},
           {"created_at", format_rfc3339(e.created_at)},

@@ -9,6 +9,7 @@
 #include "api/json_views.hpp"
 #include "core/crypto.hpp"
 #include "http/problem.hpp"
+#include "http/web_app.hpp"
 #include "jobs/builtin_jobs.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/outbox.hpp"
@@ -158,6 +159,20 @@ std::string client_ip(const ApiDeps& d, const RequestContext& ctx) {
   return ip;
 }
 
+bool forwarded_https(const ApiDeps& d, const RequestContext& ctx) {
+  if (std::find(d.trusted_proxies.begin(), d.trusted_proxies.end(), ctx.remote_addr) ==
+      d.trusted_proxies.end())
+    return false;
+  // The right-most value: the one our proxy added.
+  std::string_view proto = ctx.header("X-Forwarded-Proto");
+  proto = proto.substr(proto.rfind(',') == std::string_view::npos ? 0 : proto.rfind(',') + 1);
+  while (!proto.empty() && proto.front() == ' ') proto.remove_prefix(1);
+  while (!proto.empty() && proto.back() == ' ') proto.remove_suffix(1);
+  return proto.size() == 5 && std::equal(proto.begin(), proto.end(), "https", [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
 namespace {
 
 // ---- operations ---------------------------------------------------------
@@ -188,11 +203,22 @@ awaitable<Response> openapi(ApiDeps&, RequestContext&) {
 
 // ---- tenants ------------------------------------------------------------
 
+// Where browsers register for calls (JsSIP over WebSocket), or null.
+json::value browser_sip_json(const ApiDeps& d, std::string_view host) {
+  auto sip = d.voice ? voice::browser_sip(d.browser_sip, host) : std::nullopt;
+  if (!sip) return nullptr;
+  auto url = [](const std::string& u) { return u.empty() ? json::value(nullptr) : json::value(u); };
+  return json::object{
+      {"domain", sip->domain}, {"ws_url", url(sip->ws_url)}, {"wss_url", url(sip->wss_url)}};
+}
+
 awaitable<Response> branding(ApiDeps& d, RequestContext& ctx) {
   std::string host(ctx.header("Host"));
   auto t = co_await offload(d.pool, [&] { return d.tenants.resolve_host(host); });
   if (!t) co_return problem_from_error(t.error(), ctx.request_id);
-  Response r = json_response(200, branding_json(*t));
+  json::object body = branding_json(*t);
+  body["sip"] = browser_sip_json(d, host);
+  Response r = json_response(200, body);
   r.set(http::bhttp::field::cache_control, "public, max-age=60");
   r.set(http::bhttp::field::vary, "Host");
   co_return r;
@@ -432,6 +458,13 @@ awaitable<Response> list_events(ApiDeps& d, RequestContext& ctx) {
   co_return json_response(200, page_json(std::move(arr), next));
 }
 
+// ---- the web app ----------------------------------------------------------
+
+awaitable<Response> web_app_file(ApiDeps& d, RequestContext& ctx) {
+  const bool https = forwarded_https(d, ctx);
+  co_return co_await offload(d.pool, [&] { return d.web->serve(ctx.req, ctx.path, https); });
+}
+
 std::string access_name(const http::Policy& p) {
   switch (p.access) {
     case http::Access::anonymous:
@@ -498,6 +531,14 @@ void register_routes(http::Router& router, ApiDeps& deps) {
   register_media_routes(add, deps.media.options().max_bytes);
   register_message_routes(add);
   register_voice_routes(add);
+  register_event_routes(add);
+  if (deps.web) {
+    // Every other GET is the browser app's, outside the API's own paths.
+    router.set_fallback(
+        [&deps](RequestContext& ctx) { return web_app_file(deps, ctx); },
+        http::RouteInfo{"The web app's files", anyone()},
+        {"/v1/", "/internal/", "/hooks/", "/media/", "/healthz", "/readyz", "/metrics"});
+  }
   deps.router = &router;
 }
 

@@ -27,6 +27,7 @@
 #include "billing/ledger.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "http/settings.hpp"
 #include "jobs/job_queue.hpp"
 #include "jobs/settings.hpp"
 #include "numbers/inventory.hpp"
@@ -218,6 +219,12 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
           host, eo.sip_port, eo.tls_port ? fmt::format(", sips:{}:{}", host, eo.tls_port) : "",
           eo.wss_port ? fmt::format(", wss://{}:{}", host, eo.wss_port) : "", eo.sip_domain);
     }
+    std::string web;
+    if (!cfg.string("web.dir").empty()) {
+      bool built = http::WebApp(http::web_app_options(cfg)).check().empty();
+      web = fmt::format("  Web app         {}\n",
+                        built ? url + "/" : "not built yet: npm --prefix web run build");
+    }
     std::string db = cfg.string("storage.driver") == "mariadb"
                          ? std::string("MariaDB")
                          : "SQLite " + (cfg.string("storage.sqlite_path").empty()
@@ -226,6 +233,7 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
     std::cout
         << fmt::format(
                "\nRinghouse is up.\n\n"
+               "{7}"
                "  Branding        {0}/v1/branding\n"
                "  API document    {0}/v1/openapi.json\n"
                "  Health          {0}/healthz   {0}/readyz\n"
@@ -250,7 +258,7 @@ int cmd_up(const app::CommandLine& cl, const config::Config& cfg, const char* ar
                                  "verification (POST /v1/me/totp).\n\n",
                                  url, *bootstrap)
                    : std::string(),
-               sip)
+               sip, web)
         << std::flush;
     return true;
   });

@@ -29,6 +29,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/settings.hpp"
+#include "http/web_app.hpp"
 #include "jobs/builtin_jobs.hpp"
 #include "jobs/schema.hpp"
 #include "jobs/settings.hpp"
@@ -38,6 +39,7 @@
 #include "messaging/service.hpp"
 #include "messaging/smpp/reassembly.hpp"
 #include "voice/edge_rpc.hpp"
+#include "voice/edge_settings.hpp"
 #include "voice/service.hpp"
 #include "numbers/inventory.hpp"
 #include "numbers/ports.hpp"
@@ -291,7 +293,8 @@ int serve(const config::Config& cfg) {
             c,
             {event, s.tenant_id, s.id,
              fmt::format(R"({{"subscription_id":"{}","user_id":"{}","plan_id":"{}"}})", s.id,
-                         s.user_id, s.plan_id)},
+                         s.user_id, s.plan_id),
+             s.user_id},
             clock.now_ms()));
         return accounts::queue_email_to_user(c, queue, clock, users, {s.tenant_id, s.user_id},
                                              subject, text, event);
@@ -448,6 +451,13 @@ int serve(const config::Config& cfg) {
                     &message_pool,
                     &voice_service,
                     {secrets.edge_key, cfg.list("voice.edge_addresses")}};
+  deps.browser_sip = voice::browser_sip_options(cfg);
+  std::optional<http::WebApp> web;
+  if (!cfg.string("web.dir").empty()) {
+    web.emplace(http::web_app_options(cfg));
+    if (auto why = web->check(); !why.empty()) logger->warn("web app not served yet: {}", why);
+    deps.web = &*web;
+  }
   api::register_routes(router, deps);
   http::Server server(ioc, router, metrics, http::server_options(cfg));
   server_ptr = &server;

@@ -162,7 +162,8 @@ Result<std::string> Ledger::post(storage::Connection& tx, const Posting& p, bool
                                 {"threshold_micros", threshold},
                                 {"transaction_id", txn_id}};
     RH_TRY(jobs::append_event(
-        tx, {"balance.low", p.tenant_id, p.user_id, boost::json::serialize(payload)}, now));
+        tx, {"balance.low", p.tenant_id, p.user_id, boost::json::serialize(payload), p.user_id},
+        now));
   }
   return txn_id;
 }

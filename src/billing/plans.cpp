@@ -219,7 +219,8 @@ Result<Subscription> PlanStore::subscribe(const UserScope& u, const std::string&
                               kSubColumns),
                   {s.id, s.tenant_id, s.user_id, s.plan_id, s.state, s.period_start, s.period_end,
                    now, now}));
-    RH_TRY(jobs::append_event(c, {"subscription.created", s.tenant_id, s.id, sub_payload(s)}, now));
+    RH_TRY(jobs::append_event(
+        c, {"subscription.created", s.tenant_id, s.id, sub_payload(s), s.user_id}, now));
     return s;
   });
 }
@@ -255,8 +256,8 @@ Result<Subscription> PlanStore::cancel(const UserScope& u, const std::string& id
                     {now, id}));
       s.state = "cancelled";
     }
-    RH_TRY(
-        jobs::append_event(c, {"subscription.cancelled", s.tenant_id, s.id, sub_payload(s)}, now));
+    RH_TRY(jobs::append_event(
+        c, {"subscription.cancelled", s.tenant_id, s.id, sub_payload(s), s.user_id}, now));
     return s;
   });
 }
@@ -340,7 +341,7 @@ Status PlanStore::renew(const Subscription& s) {
         return notify_(c, cur, "subscription.reactivated", "Your plan is active again",
                        "Your plan " + p.name + " is paid and active again.\n");
       RH_TRY(jobs::append_event(
-          c, {"subscription.renewed", cur.tenant_id, cur.id, sub_payload(cur)}, now));
+          c, {"subscription.renewed", cur.tenant_id, cur.id, sub_payload(cur), cur.user_id}, now));
       return {};
     }
     if (cur.state != "active") return {};  // already past due or suspended: told

@@ -82,6 +82,29 @@ void Router::add(Verb method, std::string pattern, Handler h, RouteInfo info) {
   });
 }
 
+void Router::set_fallback(Handler h, RouteInfo info, std::vector<std::string> reserved) {
+  auto r = std::make_unique<Route>();
+  r->method = Verb::get;
+  r->pattern = "/*";
+  r->handler = std::move(h);
+  r->info = std::move(info);
+  r->latency = &metrics_.histogram("ringhouse_http_request_duration_seconds",
+                                   "HTTP request latency by route", {{"route", r->pattern}},
+                                   metrics::latency_buckets());
+  fallback_ = std::move(r);
+  reserved_ = std::move(reserved);
+}
+
+bool Router::reserved(std::string_view path) const {
+  for (const auto& r : reserved_) {
+    if (path == r) return true;
+    if (!r.empty() && r.back() == '/' &&
+        (path.rfind(r, 0) == 0 || path == std::string_view(r).substr(0, r.size() - 1)))
+      return true;
+  }
+  return false;
+}
+
 Match Router::match(Verb method, std::string_view path) const {
   Match m;
   auto segs = split_path(path);
@@ -115,6 +138,9 @@ Match Router::match(Verb method, std::string_view path) const {
     m.params = std::move(params);
   }
   if (m.route) m.allowed.clear();
+  if (!m.route && m.allowed.empty() && fallback_ && (method == Verb::get || method == Verb::head) &&
+      !reserved(path))
+    m.route = fallback_.get();
   return m;
 }
 

@@ -1,7 +1,8 @@
 // Routes by method and path pattern with {name} parameters:
 //   GET /v1/admin/tenants/{id}
 // Literal segments win over parameters. A path that matches with another
-// method gets 405 with Allow.
+// method gets 405 with Allow. An optional fallback answers GET and HEAD for
+// paths no route matches (the web app's files), outside reserved paths.
 #pragma once
 
 #include <array>
@@ -42,6 +43,11 @@ class Router {
   Router& operator=(const Router&) = delete;
 
   void add(Verb method, std::string pattern, Handler h, RouteInfo info = {});
+  // The handler of GET and HEAD requests that match no route (and no route
+  // with another method), unless the path is reserved: equal to an entry, or
+  // under an entry that ends in '/' ("/v1/" reserves "/v1" and "/v1/..."). A
+  // reserved path keeps the plain 404. Not listed in routes().
+  void set_fallback(Handler h, RouteInfo info, std::vector<std::string> reserved);
   Match match(Verb method, std::string_view path) const;
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
@@ -49,8 +55,11 @@ class Router {
   void observe(const Route* r, Verb method, unsigned status, double seconds);
 
  private:
+  bool reserved(std::string_view path) const;
   metrics::Registry& metrics_;
   std::vector<std::unique_ptr<Route>> routes_;
+  std::unique_ptr<Route> fallback_;
+  std::vector<std::string> reserved_;
   // Responses that matched no route.
   Route unmatched_;
   std::mutex init_mu_;

@@ -294,6 +294,8 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
           co_return;
         }
       }
+      // No deadline runs while the handler does: a long poll (GET /v1/events)
+      // may take its time. The write has its own deadline.
       deadline.cancel();
       auto started = std::chrono::steady_clock::now();
       Request req = parser.release();
@@ -415,6 +417,9 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
     if (res.find(bhttp::field::cache_control) == res.end())
       res.set(bhttp::field::cache_control, "no-store");
     res.set("X-Content-Type-Options", "nosniff");
+    // Nothing of ours is meant to be framed (the web app says so in its CSP too).
+    if (res.find(bhttp::field::x_frame_options) == res.end())
+      res.set(bhttp::field::x_frame_options, "DENY");
     if (req.method() == Verb::head) {
       // Beast keeps Content-Length from prepare_payload; drop the body.
       res.body().clear();

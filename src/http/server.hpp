@@ -25,7 +25,8 @@ struct ServerOptions {
   std::uint16_t port = 8080;  // 0: any free port (see Server::port())
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
-  std::chrono::milliseconds request_timeout{15'000};  // whole request, incl. keep-alive idle
+  // Reading the whole request, incl. keep-alive idle; not the handler's time.
+  std::chrono::milliseconds request_timeout{15'000};
   std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_connections = 10'000;
   std::vector<std::string> cors_origins;  // exact origins, or "*"

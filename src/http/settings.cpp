@@ -34,11 +34,16 @@ void declare_config(config::Schema& s) {
          "Origins allowed to call the API from a browser (exact, e.g. https://app.example.com), "
          "or \"*\". Empty: no CORS headers.");
   s.list("http.trusted_proxies", {},
-         "Addresses of reverse proxies (nginx) whose X-Forwarded-For names the client; the "
+         "Addresses of reverse proxies (nginx) whose X-Forwarded-For names the client and whose "
+         "X-Forwarded-Proto: https marks a request as HTTPS (the web app then sends HSTS); the "
          "client address is used for login throttling and shown in sessions.");
   s.string("http.public_url", "",
            "The URL users reach this server at, printed at start-up and used in links; empty "
            "means http://localhost:<port>.");
+  s.string("web.dir", "web/dist",
+           "Directory of the browser app's built files (npm --prefix web run build), served at / "
+           "for every GET that no API route answers; relative to the working directory. Empty: "
+           "no web app.");
 }
 
 ServerOptions server_options(const config::Config& c) {
@@ -52,6 +57,10 @@ ServerOptions server_options(const config::Config& c) {
   o.max_connections = static_cast<std::size_t>(c.integer("http.max_connections"));
   o.cors_origins = c.list("http.cors_origins");
   return o;
+}
+
+WebAppOptions web_app_options(const config::Config& c) {
+  return WebAppOptions{c.string("web.dir")};
 }
 
 }  // namespace rh::http

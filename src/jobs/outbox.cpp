@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
@@ -14,12 +15,13 @@ using storage::Value;
 
 Result<std::string> append_event(storage::Connection& tx, const NewEvent& e, std::int64_t now_ms) {
   std::string id = new_id("evt", now_ms);
-  RH_TRY(tx.exec(
-      "INSERT INTO events (id, tenant_id, type, subject, payload, created_at, next_attempt_at, "
-      "attempts) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-      {id, e.tenant_id.empty() ? Value{} : Value{e.tenant_id}, e.type,
-       e.subject.empty() ? Value{} : Value{e.subject}, e.payload.empty() ? "{}" : e.payload, now_ms,
-       now_ms}));
+  RH_TRY(
+      tx.exec("INSERT INTO events (id, tenant_id, user_id, type, subject, payload, created_at, "
+              "next_attempt_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+              {id, e.tenant_id.empty() ? Value{} : Value{e.tenant_id},
+               e.user_id.empty() ? Value{} : Value{e.user_id}, e.type,
+               e.subject.empty() ? Value{} : Value{e.subject}, e.payload.empty() ? "{}" : e.payload,
+               now_ms, now_ms}));
   return id;
 }
 
@@ -29,6 +31,7 @@ Event event_from_row(const storage::Row& r) {
   e.seq = r.integer("seq");
   e.id = r.text("id");
   e.tenant_id = r.opt_text("tenant_id").value_or("");
+  e.user_id = r.opt_text("user_id").value_or("");
   e.type = r.text("type");
   e.subject = r.opt_text("subject").value_or("");
   e.payload = r.text("payload");
@@ -39,7 +42,8 @@ Event event_from_row(const storage::Row& r) {
   return e;
 }
 constexpr const char* kEventCols =
-    "seq, id, tenant_id, type, subject, payload, created_at, dispatched_at, attempts, last_error";
+    "seq, id, tenant_id, user_id, type, subject, payload, created_at, dispatched_at, attempts, "
+    "last_error";
 }  // namespace
 
 Result<std::vector<Event>> list_events(storage::Database& db, const EventFilter& f) {
@@ -61,6 +65,50 @@ Result<std::vector<Event>> list_events(storage::Database& db, const EventFilter&
     for (const auto& r : rows) out.push_back(event_from_row(r));
     return out;
   });
+}
+
+Result<std::vector<Event>> list_user_events(storage::Database& db, const UserScope& u,
+                                            const UserEventQuery& q) {
+  return db.read<std::vector<Event>>([&](storage::Connection& c) -> Result<std::vector<Event>> {
+    // Served by the index events_user (tenant_id, user_id, seq).
+    std::string sql = fmt::format(
+        "SELECT {} FROM events WHERE tenant_id = ? AND user_id = ? AND seq > ?", kEventCols);
+    std::vector<Value> params{u.tenant_id, u.user_id, q.after_seq};
+    if (!q.types.empty()) {
+      sql += " AND type IN (";
+      for (std::size_t i = 0; i < q.types.size(); ++i) {
+        sql += i ? ", ?" : "?";
+        params.emplace_back(q.types[i]);
+      }
+      sql += ")";
+    }
+    sql += " ORDER BY seq LIMIT ?";
+    params.emplace_back(static_cast<std::int64_t>(std::clamp(q.limit, 1, 500)));
+    RH_ASSIGN(auto rows, c.query(sql, params));
+    std::vector<Event> out;
+    for (const auto& r : rows) out.push_back(event_from_row(r));
+    return out;
+  });
+}
+
+Result<std::int64_t> last_event_seq(storage::Database& db) {
+  return db.read<std::int64_t>([](storage::Connection& c) -> Result<std::int64_t> {
+    RH_ASSIGN(auto row, c.query_one("SELECT MAX(seq) AS n FROM events", {}));
+    return row.opt_integer("n").value_or(0);
+  });
+}
+
+std::string event_cursor(std::int64_t seq) {
+  return fmt::format("ev{}", seq);
+}
+
+std::optional<std::int64_t> parse_event_cursor(std::string_view cursor) {
+  if (cursor.size() < 3 || cursor.size() > 21 || cursor.substr(0, 2) != "ev") return std::nullopt;
+  auto digits = cursor.substr(2);
+  std::int64_t seq = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+  if (ec != std::errc() || p != digits.data() + digits.size() || seq < 0) return std::nullopt;
+  return seq;
 }
 
 EventDispatcher::EventDispatcher(storage::Database& db, const Clock& clock,

@@ -17,6 +17,7 @@
 
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
+#include "core/principal.hpp"
 #include "core/result.hpp"
 #include "storage/database.hpp"
 
@@ -27,12 +28,16 @@ struct NewEvent {
   std::string tenant_id;  // empty for platform-wide events
   std::string subject;    // id of the thing it is about
   std::string payload;    // JSON object text
+  // The user it belongs to (their message, call, number, balance): that
+  // user's live feed (GET /v1/events) shows it. Empty: nobody's.
+  std::string user_id;
 };
 
 struct Event {
   std::int64_t seq = 0;
   std::string id;  // evt_...
   std::string tenant_id;
+  std::string user_id;
   std::string type;
   std::string subject;
   std::string payload;
@@ -52,6 +57,24 @@ struct EventFilter {
   int limit = 50;
 };
 Result<std::vector<Event>> list_events(storage::Database& db, const EventFilter& f);
+
+// A user's own events (appended with their tenant and user id), in seq order.
+struct UserEventQuery {
+  std::int64_t after_seq = 0;
+  std::vector<std::string> types;  // exact types; empty: every type
+  int limit = 100;                 // 1..500
+};
+Result<std::vector<Event>> list_user_events(storage::Database& db, const UserScope& u,
+                                            const UserEventQuery& q);
+
+// The newest event's seq, 0 when there is none: where a reader that starts
+// "from now" begins.
+Result<std::int64_t> last_event_seq(storage::Database& db);
+
+// The cursor a reader of a user's events continues from, opaque to clients
+// ("ev" and a seq), and back: nullopt for anything that is not one.
+std::string event_cursor(std::int64_t seq);
+std::optional<std::int64_t> parse_event_cursor(std::string_view cursor);
 
 class EventConsumer {
  public:

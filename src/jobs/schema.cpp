@@ -64,6 +64,11 @@ CREATE TABLE diag_probe_runs (
 ){{table}};
 CREATE INDEX diag_probe_runs_job ON diag_probe_runs (job_id)
 )SQL"},
+      // The user an event belongs to, for their live feed (GET /v1/events).
+      {2026112901, "events of a user", R"SQL(
+ALTER TABLE events ADD COLUMN user_id VARCHAR(40);
+CREATE INDEX events_user ON events (tenant_id, user_id, seq)
+)SQL"},
   };
 }
 

@@ -146,7 +146,8 @@ Status message_event(Connection& tx, const std::string& type, const Message& m, 
   o["to"] = std::move(to);
   if (type == "message.received") o["text"] = preview_of(m.text, m.media);
   if (!m.error_code.empty()) o["error_code"] = m.error_code;
-  RH_TRY(jobs::append_event(tx, {type, m.tenant_id, m.id, boost::json::serialize(o)}, now));
+  RH_TRY(
+      jobs::append_event(tx, {type, m.tenant_id, m.id, boost::json::serialize(o), m.user_id}, now));
   return {};
 }
 

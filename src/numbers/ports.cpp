@@ -174,7 +174,8 @@ Result<PortRequest> PortStore::create(const UserScope& u, const PortInput& in,
     RH_TRY(jobs::append_event(
         c,
         {"port_request.created", p.tenant_id, p.id,
-         json::serialize(json::object{{"port_request_id", p.id}, {"user_id", p.user_id}})},
+         json::serialize(json::object{{"port_request_id", p.id}, {"user_id", p.user_id}}),
+         p.user_id},
         now));
     return p;
   });
@@ -331,7 +332,8 @@ Result<PortRequest> PortStore::move(Connection& c, PortRequest p, const PortTran
       c,
       {"port_request.updated", p.tenant_id, p.id,
        json::serialize(
-           json::object{{"port_request_id", p.id}, {"user_id", p.user_id}, {"status", p.status}})},
+           json::object{{"port_request_id", p.id}, {"user_id", p.user_id}, {"status", p.status}}),
+       p.user_id},
       now));
   std::string list;
   for (const auto& e : p.numbers) list += (list.empty() ? "" : ", ") + e;

@@ -420,8 +420,8 @@ Result<Order> NumberService::complete_order(const std::string& id,
     RH_TRY(jobs::append_event(
         c,
         {"number.purchased", n.tenant_id, n.id,
-         payload_of(n,
-                    boost::json::object{{"order_id", o.id}, {"amount_micros", o.amount_micros}})},
+         payload_of(n, boost::json::object{{"order_id", o.id}, {"amount_micros", o.amount_micros}}),
+         n.user_id},
         now));
     return o;
   });
@@ -544,9 +544,10 @@ Result<Number> NumberService::begin_release(Connection& c, const Number& n,
   job.tenant_id = n.tenant_id;
   job.max_attempts = 50;
   RH_TRY(queue_.enqueue(c, job));
-  RH_TRY(jobs::append_event(
-      c, {"number.released", n.tenant_id, n.id, payload_of(n, boost::json::object{{"by", actor}})},
-      now));
+  RH_TRY(jobs::append_event(c,
+                            {"number.released", n.tenant_id, n.id,
+                             payload_of(n, boost::json::object{{"by", actor}}), n.user_id},
+                            now));
   return inv_.get_tx(c, n.id);
 }
 
@@ -598,7 +599,7 @@ Status NumberService::finish_release(const std::string& number_id) {
 Status NumberService::notify(Connection& c, const Number& n, const std::string& event,
                              const std::string& subject, const std::string& text) {
   std::int64_t now = clock_.now_ms();
-  RH_TRY(jobs::append_event(c, {event, n.tenant_id, n.id, payload_of(n)}, now));
+  RH_TRY(jobs::append_event(c, {event, n.tenant_id, n.id, payload_of(n), n.user_id}, now));
   return accounts::queue_email_to_user(c, queue_, clock_, users_, {n.tenant_id, n.user_id}, subject,
                                        text, event);
 }
@@ -633,8 +634,8 @@ Status NumberService::renew(const Number& n) {
       if (cur.state == "suspended")
         return notify(c, cur, "number.reactivated", "Your number " + cur.e164 + " works again",
                       "The rental of " + cur.e164 + " is paid and the number works again.\n");
-      return status_of(
-          jobs::append_event(c, {"number.renewed", cur.tenant_id, cur.id, payload_of(cur)}, now));
+      return status_of(jobs::append_event(
+          c, {"number.renewed", cur.tenant_id, cur.id, payload_of(cur), cur.user_id}, now));
     }
     if (cur.grace_until != 0) return {};  // already told
     RH_TRY(c.exec("UPDATE numbers SET grace_until = ?, updated_at = ? WHERE id = ?",

@@ -435,4 +435,35 @@ std::vector<std::string> rtpengine_argv(const EdgeOptions& o) {
           "--log-level=5"};
 }
 
+std::string url_host(std::string_view host, bool allow_port) {
+  if (host.empty()) return {};
+  if (host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos) return {};
+    std::string ip(host.substr(1, close - 1));
+    auto rest = host.substr(close + 1);
+    if (!rest.empty() && !(allow_port && rest.front() == ':')) return {};
+    return is_ipv6(ip) ? "[" + lower(ip) + "]" : std::string();
+  }
+  if (!allow_port && is_ipv6(std::string(host))) return "[" + lower(std::string(host)) + "]";
+  auto name = host.substr(0, allow_port ? host.find(':') : std::string_view::npos);
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return is_hostname(name) ? lower(std::string(name)) : std::string();
+}
+
+std::optional<BrowserSip> browser_sip(const BrowserSipOptions& o, std::string_view request_host) {
+  if (!o.enabled) return std::nullopt;
+  BrowserSip out;
+  out.domain = o.domain;
+  std::string host = o.public_host.empty() ? url_host(request_host, true) : o.public_host;
+  auto url = [&host](const char* scheme, std::uint16_t port, const std::string& fixed) {
+    if (!fixed.empty()) return fixed;
+    if (port == 0 || host.empty()) return std::string();
+    return fmt::format("{}://{}:{}", scheme, host, port);
+  };
+  out.ws_url = url("ws", o.ws_port, o.ws_url);
+  out.wss_url = url("wss", o.wss_port, o.wss_url);
+  return out;
+}
+
 }  // namespace rh::voice

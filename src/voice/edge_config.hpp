@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -83,5 +85,31 @@ std::string kamailio_pid_path(const EdgeOptions& o);
 
 // The embedded template text (src/voice/edge/kamailio.cfg).
 std::string kamailio_cfg_template();
+
+// How browsers (the web app's JsSIP) reach the edge's WebSocket listeners:
+// GET /v1/branding's `sip`.
+struct BrowserSipOptions {
+  bool enabled = false;     // there is an edge to register with (voice.edge)
+  std::string domain;       // voice.sip_domain
+  std::string public_host;  // voice.public_host; empty: the host the browser asked the API for
+  std::uint16_t ws_port = 0, wss_port = 0;  // 0: the listener is off
+  std::string ws_url, wss_url;  // voice.public_ws_url / public_wss_url: used as they are
+};
+
+struct BrowserSip {
+  std::string domain;
+  std::string ws_url, wss_url;  // empty: none
+};
+
+// The settings a browser registers with, nullopt without an edge. A URL is
+// ws[s]://<host>:<port>, host being public_host or else the request's Host
+// header without its port (empty URL when that is not a valid host name or
+// IP); an override URL wins over both.
+std::optional<BrowserSip> browser_sip(const BrowserSipOptions& o, std::string_view request_host);
+
+// A host for a URL: a DNS name or IPv4 address (lower-case) or an IPv6
+// address in brackets; "" when `host` is none of them. With allow_port, a
+// ":port" after it (a Host header) is dropped.
+std::string url_host(std::string_view host, bool allow_port);
 
 }  // namespace rh::voice

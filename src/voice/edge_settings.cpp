@@ -1,6 +1,25 @@
 #include "voice/edge_settings.hpp"
 
+#include <algorithm>
+
 namespace rh::voice {
+
+namespace {
+// Empty, or a URL with the scheme and a host, without spaces or quotes.
+config::Check websocket_url_check(std::string scheme) {
+  return [scheme](const config::Value& v) -> std::optional<std::string> {
+    const auto& u = std::get<std::string>(v);
+    if (u.empty()) return std::nullopt;
+    bool clean = std::all_of(u.begin(), u.end(), [](char c) {
+      auto b = static_cast<unsigned char>(c);
+      return b > 0x20 && b < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>';
+    });
+    if (!clean || u.rfind(scheme, 0) != 0 || u.size() == scheme.size())
+      return "must be empty or a " + scheme + "host[:port][/path] URL";
+    return std::nullopt;
+  };
+}
+}  // namespace
 
 void declare_edge_config(config::Schema& s) {
   s.boolean("voice.edge", true,
@@ -16,6 +35,25 @@ void declare_edge_config(config::Schema& s) {
   s.integer("voice.tls_port", 5061, "SIP over TLS (0: off).", 0, 65535);
   s.integer("voice.ws_port", 8088, "SIP over WebSocket for browsers (0: off).", 0, 65535);
   s.integer("voice.wss_port", 8443, "SIP over secure WebSocket for browsers (0: off).", 0, 65535);
+  s.string("voice.public_host", "",
+           "The host name (or IP; IPv6 in brackets) browsers reach the WS and WSS listeners at, "
+           "in GET /v1/branding's sip.ws_url and sip.wss_url; empty: the host the browser asked "
+           "the API for (its Host header, without the port).",
+           [](const config::Value& v) -> std::optional<std::string> {
+             const auto& h = std::get<std::string>(v);
+             if (h.empty() || url_host(h, false) == h) return std::nullopt;
+             return "must be a lower-case host name or IP address (IPv6 in brackets), no port";
+           });
+  s.string("voice.public_ws_url", "",
+           "The ws:// URL browsers register over when a proxy serves the WS listener elsewhere "
+           "(e.g. ws://phone.example.com/sip); empty: ws://<voice.public_host>:<voice.ws_port>, "
+           "or none when voice.ws_port is 0.",
+           websocket_url_check("ws://"));
+  s.string("voice.public_wss_url", "",
+           "The wss:// URL browsers register over when a TLS proxy serves the WSS listener "
+           "elsewhere (e.g. wss://phone.example.com/sip); empty: "
+           "wss://<voice.public_host>:<voice.wss_port>, or none when voice.wss_port is 0.",
+           websocket_url_check("wss://"));
   s.string("voice.tls_certificate", "",
            "PEM certificate for the TLS and WSS listeners; empty: a self-signed one generated "
            "in <data_dir>/secrets/edge-tls.crt (development only).");
@@ -67,6 +105,18 @@ EdgeOptions edge_options(const config::Config& c) {
   o.pike_reqs_density = static_cast<int>(c.integer("voice.pike_density"));
   o.children = static_cast<int>(c.integer("voice.edge_children"));
   o.shm_mb = static_cast<int>(c.integer("voice.edge_shm_mb"));
+  return o;
+}
+
+BrowserSipOptions browser_sip_options(const config::Config& c) {
+  BrowserSipOptions o;
+  o.enabled = c.boolean("voice.edge");
+  o.domain = c.string("voice.sip_domain");
+  o.public_host = c.string("voice.public_host");
+  o.ws_port = static_cast<std::uint16_t>(c.integer("voice.ws_port"));
+  o.wss_port = static_cast<std::uint16_t>(c.integer("voice.wss_port"));
+  o.ws_url = c.string("voice.public_ws_url");
+  o.wss_url = c.string("voice.public_wss_url");
   return o;
 }
 

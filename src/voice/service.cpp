@@ -296,7 +296,7 @@ Status emit(Connection& tx, const std::string& type, const std::string& tenant,
             std::int64_t now) {
   payload["call"] = call_id;
   payload["user"] = user;
-  RH_TRY(jobs::append_event(tx, {type, tenant, call_id, json::serialize(payload)}, now));
+  RH_TRY(jobs::append_event(tx, {type, tenant, call_id, json::serialize(payload), user}, now));
   return {};
 }
 

@@ -74,6 +74,45 @@ TEST_P(Api, BrandingFollowsTheHostHeader) {
   EXPECT_EQ(str(fallback.json(), "slug"), "default");
 }
 
+TEST_P(Api, BrandingTellsBrowsersWhereToRegisterForCalls) {
+  // By default: the edge's WebSocket listeners on the host the browser asked for.
+  auto p = start({"--set", "voice.sip_domain=sip.acme.test", "--set", "voice.ws_port=18088",
+                  "--set", "voice.wss_port=18443"});
+  HttpRequest req;
+  req.target = "/v1/branding";
+  req.headers["Host"] = "Phone.Acme.Test:8080";
+  auto r = http(p->port(), req);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto body = r.json();
+  const auto& sip = body.at("sip");
+  ASSERT_TRUE(sip.is_object()) << r.body;
+  EXPECT_EQ(str(sip, "domain"), "sip.acme.test");
+  EXPECT_EQ(str(sip, "ws_url"), "ws://phone.acme.test:18088");
+  EXPECT_EQ(str(sip, "wss_url"), "wss://phone.acme.test:18443");
+  req.headers["Host"] = "[::1]:8080";
+  EXPECT_EQ(str(http(p->port(), req).json().at("sip"), "wss_url"), "wss://[::1]:18443");
+  p.reset();
+
+  // Behind a proxy: a public host, a listener off, an override URL.
+  auto q = start({"--set", "voice.public_host=edge.acme.test", "--set", "voice.ws_port=0", "--set",
+                  "voice.public_wss_url=wss://phone.acme.test/sip"});
+  auto s = http(q->port(), req).json().at("sip");
+  EXPECT_TRUE(s.at("ws_url").is_null()) << s;
+  EXPECT_EQ(str(s, "wss_url"), "wss://phone.acme.test/sip");
+  EXPECT_EQ(str(s, "domain"), "localhost");
+  q.reset();
+
+  // No edge: nothing to register with.
+  auto off = start({"--set", "voice.edge=false"});
+  auto none = http(off->port(), req);
+  ASSERT_EQ(none.status, 200);
+  EXPECT_TRUE(none.json().at("sip").is_null()) << none.body;
+  // A bad override is a start-up error naming the key.
+  auto bad = run_ringhouse({"config", "--show", "--set", "voice.public_wss_url=https://x"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("voice.public_wss_url"), std::string::npos) << bad.output;
+}
+
 TEST_P(Api, TenantChangesWriteEventsAndRollBackTogether) {
   auto p = start();
   std::string token = p->operator_token();
@@ -287,7 +326,7 @@ TEST_P(Api, OpenApiDocumentsEveryRoute) {
 TEST_P(Api, MetricsInPrometheusFormat) {
   auto p = start();
   http_get(p->port(), "/v1/branding");
-  http_get(p->port(), "/nowhere");
+  http_get(p->port(), "/v1/nowhere");  // outside the web app's paths: matches nothing
   auto m = http_get(p->port(), "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.header("Content-Type").find("text/plain"), std::string::npos);

@@ -280,6 +280,7 @@ const en = {
   'settings.device_rotated': 'New password for {label}. Enter it in the device: it is shown only once.',
   'settings.account': 'Account',
   'settings.signed_in_as': 'Signed in as {email}',
+  'settings.browser_on': '{browser} on {os}',
 } as const;
 
 export type MessageKey = keyof typeof en;

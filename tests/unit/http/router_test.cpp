@@ -227,5 +227,28 @@ TEST(RequestHeaders, LookupIsCaseInsensitive) {
   EXPECT_EQ(ctx.header("X-Missing"), "");
 }
 
+TEST_F(RouterTest, FallbackTakesUnmatchedGetsOutsideReservedPaths) {
+  add(Verb::get, "/v1/things/{id}");
+  add(Verb::post, "/app/save");
+  EXPECT_EQ(matched(Verb::get, "/conversations/42"), "");  // no fallback yet: 404
+  router_.set_fallback(noop(), RouteInfo{"web app"}, {"/v1/", "/healthz"});
+  EXPECT_EQ(matched(Verb::get, "/conversations/42"), "/*");
+  EXPECT_EQ(matched(Verb::head, "/"), "/*");
+  EXPECT_EQ(matched(Verb::get, "/v1/things/t_1"), "/v1/things/{id}");
+  // Reserved paths keep their 404; other methods are not the fallback's.
+  EXPECT_EQ(matched(Verb::get, "/v1/unknown"), "");
+  EXPECT_EQ(matched(Verb::get, "/v1"), "");
+  EXPECT_EQ(matched(Verb::get, "/healthz"), "");
+  EXPECT_EQ(matched(Verb::get, "/healthz2"), "/*");
+  EXPECT_EQ(matched(Verb::get, "/v10"), "/*");
+  EXPECT_EQ(matched(Verb::post, "/conversations/42"), "");
+  // A path that exists with another method stays a 405.
+  Match m = router_.match(Verb::get, "/app/save");
+  EXPECT_EQ(m.route, nullptr);
+  EXPECT_EQ(m.allowed, std::vector<Verb>{Verb::post});
+  // The fallback is no route of the listing.
+  for (const auto& r : router_.routes()) EXPECT_NE(r->pattern, "/*");
+}
+
 }  // namespace
 }  // namespace rh::http

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -251,7 +252,67 @@ TEST_P(Outbox, BatchSizeLimitsOnePass) {
   EXPECT_EQ(*second, 1);
 }
 
+TEST_P(Outbox, AUsersEventsAreTheirsAloneInSeqOrder) {
+  auto empty = last_event_seq(db());
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, 0);
+  const UserScope alice{"ten_1", "usr_a"};
+  append({"message.received", "ten_1", "msg_1", R"({"n":1})", "usr_a"});
+  append({"message.received", "ten_1", "msg_2", R"({"n":2})", "usr_b"});
+  append({"call.incoming", "ten_2", "cal_1", "{}", "usr_a"});  // the same id in another tenant
+  append({"tenant.updated", "ten_1", "ten_1", "{}"});          // nobody's
+  append({"call.missed", "ten_1", "cal_2", R"({"n":3})", "usr_a"});
+
+  auto mine = list_user_events(db(), alice, {});
+  ASSERT_TRUE(mine.ok()) << mine.error().message;
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].type, "message.received");
+  EXPECT_EQ((*mine)[0].payload, R"({"n":1})");
+  EXPECT_EQ((*mine)[0].user_id, "usr_a");
+  EXPECT_EQ((*mine)[1].type, "call.missed");
+  EXPECT_LT((*mine)[0].seq, (*mine)[1].seq);
+
+  // After a seq: only what came later.
+  UserEventQuery after;
+  after.after_seq = (*mine)[0].seq;
+  auto later = list_user_events(db(), alice, after);
+  ASSERT_TRUE(later.ok());
+  ASSERT_EQ(later->size(), 1u);
+  EXPECT_EQ((*later)[0].subject, "cal_2");
+  after.after_seq = (*mine)[1].seq;
+  EXPECT_TRUE(list_user_events(db(), alice, after)->empty());
+
+  // By type, and a page at a time.
+  UserEventQuery calls;
+  calls.types = {"call.missed", "call.ended"};
+  auto only = list_user_events(db(), alice, calls);
+  ASSERT_EQ(only->size(), 1u);
+  EXPECT_EQ((*only)[0].type, "call.missed");
+  UserEventQuery one;
+  one.limit = 1;
+  EXPECT_EQ(list_user_events(db(), alice, one)->size(), 1u);
+
+  // The end is the newest event of anyone.
+  auto end = last_event_seq(db());
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(*end, all_events().back().seq);
+  EXPECT_EQ(all_events().at(1).user_id, "usr_b");
+  EXPECT_EQ(all_events().at(3).user_id, "");
+}
+
 RH_ON_BOTH_DRIVERS(Outbox);
+
+TEST(EventCursor, RoundTripsAndRefusesAnythingElse) {
+  for (std::int64_t seq : {std::int64_t{0}, std::int64_t{1}, std::int64_t{1542},
+                           std::numeric_limits<std::int64_t>::max()}) {
+    auto back = parse_event_cursor(event_cursor(seq));
+    ASSERT_TRUE(back.has_value()) << event_cursor(seq);
+    EXPECT_EQ(*back, seq);
+  }
+  for (const char* bad : {"", "ev", "12", "ev-1", "ev1x", "ev 1", "EV1", "e1", "ev+1",
+                          "ev99999999999999999999", "evt_01jd8x"})
+    EXPECT_FALSE(parse_event_cursor(bad).has_value()) << bad;
+}
 
 }  // namespace
 }  // namespace rh::jobs

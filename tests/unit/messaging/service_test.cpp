@@ -228,6 +228,14 @@ TEST_P(MessageServiceTest, OnNetMessagesArriveAtOnceInBothThreads) {
   EXPECT_EQ((*msgs)[0].from, "+12125550100");
   EXPECT_EQ(events("message.received"), 1);
   EXPECT_EQ(events("message.status"), 1);
+  // Each belongs to the user whose message it is: Bob's live feed shows what he received.
+  EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM events WHERE type = 'message.received' AND "
+                   "tenant_id = ? AND user_id = ?",
+                   {bob_.tenant_id, bob_.user_id}),
+            1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM events WHERE type = 'message.status' AND user_id = ?",
+                   {alice_.user_id}),
+            1);
 
   // Bob replies into the same thread; Alice's thread gets it.
   auto r = send(bob_, "+12125550101", {"+12125550100"}, "hi Alice");

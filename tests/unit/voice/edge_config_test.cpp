@@ -347,5 +347,47 @@ TEST_F(EdgeConfigKamailio, AcceptsTheSmallestConfig) {
   expect_accepted(o);
 }
 
+TEST(BrowserSip, UrlsFromTheRequestsHostOrThePublicOne) {
+  BrowserSipOptions o;
+  o.enabled = true;
+  o.domain = "sip.example.com";
+  o.ws_port = 8088;
+  o.wss_port = 8443;
+  auto s = browser_sip(o, "Phone.Example.com:8080");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->domain, "sip.example.com");
+  EXPECT_EQ(s->ws_url, "ws://phone.example.com:8088");
+  EXPECT_EQ(s->wss_url, "wss://phone.example.com:8443");
+  EXPECT_EQ(browser_sip(o, "[2001:DB8::1]:8080")->wss_url, "wss://[2001:db8::1]:8443");
+  EXPECT_EQ(browser_sip(o, "192.0.2.7")->ws_url, "ws://192.0.2.7:8088");
+  // A Host that is no host name gives no URL rather than a made-up one.
+  for (const char* bad : {"", "evil.test\"/x", "a b", "[zz]:1", "[::1]x"})
+    EXPECT_EQ(browser_sip(o, bad)->wss_url, "") << bad;
+  // A listener that is off has no URL; the public host and the overrides win.
+  o.ws_port = 0;
+  o.public_host = "edge.example.com";
+  s = browser_sip(o, "phone.example.com");
+  EXPECT_EQ(s->ws_url, "");
+  EXPECT_EQ(s->wss_url, "wss://edge.example.com:8443");
+  o.wss_url = "wss://phone.example.com/sip";
+  o.ws_url = "ws://phone.example.com/sip-plain";
+  s = browser_sip(o, "other.example.com");
+  EXPECT_EQ(s->wss_url, "wss://phone.example.com/sip");
+  EXPECT_EQ(s->ws_url, "ws://phone.example.com/sip-plain");
+  // Without an edge, nothing to register with.
+  o.enabled = false;
+  EXPECT_FALSE(browser_sip(o, "phone.example.com").has_value());
+}
+
+TEST(BrowserSip, UrlHostNormalisesOrRefuses) {
+  EXPECT_EQ(url_host("Phone.Example.COM.", false), "phone.example.com");
+  EXPECT_EQ(url_host("2001:db8::1", false), "[2001:db8::1]");
+  EXPECT_EQ(url_host("[2001:db8::1]", false), "[2001:db8::1]");
+  EXPECT_EQ(url_host("host:443", false), "");
+  EXPECT_EQ(url_host("host:443", true), "host");
+  EXPECT_EQ(url_host("[::1]:443", true), "[::1]");
+  EXPECT_EQ(url_host("[::1]:443", false), "");
+}
+
 }  // namespace
 }  // namespace rh::voice

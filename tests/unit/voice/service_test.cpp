@@ -428,6 +428,10 @@ TEST_P(VoiceServiceTest, OnNetCallRingsTheCalleesDevicesAndLogsBothSides) {
   EXPECT_EQ(uris, (std::set<std::string>{"sip:" + b1 + "@sip.test", "sip:" + b2 + "@sip.test"}));
   EXPECT_EQ(d.routes[0].timeout_s, 25);
   EXPECT_EQ(events("call.incoming"), 1);
+  // The callee's event, in the callee's live feed.
+  EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM events WHERE type = 'call.incoming' AND user_id = ?",
+                   {bob_.user_id}),
+            1);
   event("answered", d.call);
   clock_.advance_ms(30'000);
   event("ended", d.call);

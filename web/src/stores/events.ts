@@ -4,6 +4,7 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { api } from '@/api/client';
+import { useSession } from './session';
 
 export interface LiveEvent {
   id: string;
@@ -38,7 +39,6 @@ export const useEvents = defineStore('events', () => {
         if (!r.data) {
           connected.value = false;
           if (r.response.status === 401) {
-            const { useSession } = await import('./session');
             if (!(await useSession().refresh())) break;
             continue;
           }

@@ -3,7 +3,7 @@
 // rtpengine, and the state the call screens show.
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import { C, UA, WebSocketInterface } from 'jssip';
+import type { UA } from 'jssip';
 import type { EndEvent, RTCSession } from 'jssip/lib/RTCSession';
 import type { RTCSessionEvent, UnRegisteredEvent } from 'jssip/lib/UA';
 import { api, call } from '@/api/client';
@@ -41,6 +41,7 @@ export const usePhone = defineStore('phone', () => {
   let statsTimer: number | undefined;
   let audio: HTMLAudioElement | null = null;
   let ringTone: { stop(): void } | null = null;
+  let dtmfTransport: string | undefined;
 
   function credentialKey(): string {
     return `rh.sip.${useSession().user?.id ?? ''}`;
@@ -83,6 +84,10 @@ export const usePhone = defineStore('phone', () => {
       reason.value = (e as Error).message;
       return;
     }
+    // JsSIP loads with the phone, not with the first screen.
+    const { C, UA, WebSocketInterface } = await import('jssip');
+    dtmfTransport = C.DTMF_TRANSPORT.RFC2833;
+    if (ua || state.value !== 'connecting') return;
     ua = new UA({
       sockets: [new WebSocketInterface(url)],
       uri: `sip:${c.username}@${c.domain}`,
@@ -256,7 +261,7 @@ export const usePhone = defineStore('phone', () => {
     else s.hold();
   }
   function dtmf(tone: string) {
-    session.value?.sendDTMF(tone, { transportType: C.DTMF_TRANSPORT.RFC2833 });
+    session.value?.sendDTMF(tone, { transportType: dtmfTransport as never });
   }
 
   return {

@@ -73,7 +73,7 @@ describe('messaging in the browser', { skip: why ?? false }, () => {
     await a.getByLabel('Email').fill(alice.email);
     await a.getByLabel('Password', { exact: true }).fill(alice.password);
     await a.getByRole('button', { name: 'Create account' }).click();
-    await a.getByText(/Check your email/).waitFor();
+    await a.getByRole('heading', { name: 'Check your email' }).waitFor();
     const link = await platform.mailedLink(alice.email, '/verify-email');
     await a.goto(link.replace(/^https?:\/\/[^/]+/, ''));
     await a.getByText(/Your email is confirmed/).waitFor();

@@ -116,7 +116,8 @@ export class Platform {
     this.operatorToken = readFileSync(join(this.dir, 'secrets/operator-token'), 'utf8').trim();
     await eventually(async () => (await fetch(`${this.base}/readyz`)).ok, { timeout: 30000, what: 'readyz' });
     // The edge is up when Kamailio accepts WebSocket connections.
-    await eventually(() => tcpOpen(p.ws), { timeout: 30000, what: 'Kamailio WebSocket listener' });
+    if (!extra.includes('voice.edge=false'))
+      await eventually(() => tcpOpen(p.ws), { timeout: 30000, what: 'Kamailio WebSocket listener' });
     return this;
   }
 
@@ -170,14 +171,20 @@ export class Platform {
   }
 
   // Prices, a pool of local numbers and (optionally) an SMPP route.
+  async tenantId() {
+    this.tenant ??= (await this.mustApi('GET', '/v1/admin/tenants')).data.find((t) => t.is_default).id;
+    return this.tenant;
+  }
+
   async seed({ numbers = 6 } = {}) {
-    await this.mustApi('POST', '/v1/admin/rate-decks?name=Default', {
+    const tenant = await this.tenantId();
+    await this.mustApi('POST', `/v1/admin/rate-decks?name=Default&tenant_id=${tenant}`, {
       body: 'prefix,description,per_minute,increment,sms,mms\n1,US,0.60,1/1,0.01,0.02\n',
       contentType: 'text/csv',
     });
     let csv = 'number,trunk,messaging_route,features,monthly_price,upfront_price,region,city\n';
-    for (let i = 0; i < numbers; i++) csv += `+1212555${String(100 + i).padStart(4, '0')},,smpp-a,sms;mms;voice,1.00,0,NY,New York\n`;
-    await this.mustApi('POST', '/v1/admin/numbers/import', { body: csv, contentType: 'text/csv' });
+    for (let i = 0; i < numbers; i++) csv += `+1212555${String(100 + i).padStart(4, '0')},trunk1,smpp-a,sms;mms;voice,1.00,0,NY,New York\n`;
+    await this.mustApi('POST', `/v1/admin/numbers/import?tenant_id=${tenant}`, { body: csv, contentType: 'text/csv' });
   }
 
   // The link a mail to `to` carries (the mail log is what `up` writes mail to).
@@ -261,6 +268,7 @@ export async function newPage(browser, platform, viewport = DESKTOP) {
   const context = await browser.newContext({ viewport, baseURL: platform.base, serviceWorkers: 'block' });
   await context.grantPermissions(['microphone'], { origin: platform.base });
   const page = await context.newPage();
+  page.setDefaultTimeout(10000);
   page.consoleLog = [];
   page.on('console', (m) => page.consoleLog.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => page.consoleLog.push(`[pageerror] ${e.message}`));
