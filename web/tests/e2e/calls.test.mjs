@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Platform, eventually, freePort, launchBrowser, missing, newPage, which, PHONE } from './support.mjs';
+import { Platform, axe, eventually, freePort, launchBrowser, missing, newPage, screenshots, which, PHONE } from './support.mjs';
 
 const why = missing() ?? (which('baresip') ? null : 'baresip is not installed');
 
@@ -52,7 +52,7 @@ async function startBaresip(platform, cred) {
       'poll_method epoll', `sip_listen 127.0.0.1:${sipPort}`, 'net_interface 127.0.0.1',
       'audio_source ausine,440', 'audio_alert none,none', 'audio_player none,none',
       'ausrc_srate 48000', 'ausrc_channels 2', 'rtcp_mux no', `module_path ${modules}`,
-      'module g711.so', 'module ausine.so', 'module_app menu.so', '',
+      'module g711.so', 'module ausine.so', 'module_app account.so', 'module_app menu.so', '',
     ].join('\n'),
   );
   writeFileSync(
@@ -112,6 +112,8 @@ describe('calls in the browser', { skip: why ?? false }, () => {
     const incoming = b.getByRole('dialog', { name: 'Incoming call' });
     await incoming.waitFor({ timeout: 15000 });
     await incoming.getByText('(212) 555-0100').waitFor();
+    assert.deepEqual(await axe(b), [], 'axe on the incoming call');
+    await screenshots(b, 'incoming-call');
     await b.getByRole('button', { name: 'Answer' }).click();
     await a.getByRole('dialog').getByText(/^Connected/).waitFor({ timeout: 15000 });
     await b.getByRole('dialog').getByText(/^Connected/).waitFor();
@@ -120,11 +122,14 @@ describe('calls in the browser', { skip: why ?? false }, () => {
       const [pa, pb] = [await packets(a), await packets(b)];
       return pa.sent > 50 && pa.received > 50 && pb.sent > 50 && pb.received > 50;
     }, { timeout: 15000, what: 'audio packets both ways' });
+    assert.deepEqual(await axe(a), [], 'axe in a call');
+    await screenshots(a, 'in-call');
     // In-call controls.
     await a.getByRole('button', { name: 'Mute' }).click();
     await a.getByRole('button', { name: 'Unmute' }).waitFor();
     await a.getByRole('button', { name: 'Keypad' }).click();
-    await a.getByRole('button', { name: '5', exact: true }).click();
+    await a.getByRole('dialog').getByRole('button', { name: '5', exact: true }).click();
+    await a.getByRole('dialog').getByText('5', { exact: true }).last().waitFor();
     await a.getByRole('button', { name: 'Hang up' }).click();
     await a.getByText('Call ended').waitFor();
     await b.getByText('Call ended').waitFor();
