@@ -224,6 +224,38 @@ awaitable<Response> branding(ApiDeps& d, RequestContext& ctx) {
   co_return r;
 }
 
+// The web app's manifest in the Host tenant's name and colours, so that an
+// installed app carries each operator's brand without a rebuild.
+awaitable<Response> web_manifest(ApiDeps& d, RequestContext& ctx) {
+  std::string host(ctx.header("Host"));
+  auto t = co_await offload(d.pool, [&] { return d.tenants.resolve_host(host); });
+  if (!t) co_return problem_from_error(t.error(), ctx.request_id);
+  std::string name = t->branding.display_name.empty() ? t->name : t->branding.display_name;
+  std::string color = t->branding.primary_color.empty() ? "#0b6bcb" : t->branding.primary_color;
+  auto icon = [](const char* src, const char* sizes, const char* type, const char* purpose) {
+    return json::object{{"src", src}, {"sizes", sizes}, {"type", type}, {"purpose", purpose}};
+  };
+  json::object m{
+      {"name", name},
+      {"short_name", name.size() <= 12 ? name : name.substr(0, 12)},
+      {"description", "Calls and texts with your second number."},
+      {"id", "/"},
+      {"start_url", "/messages"},
+      {"scope", "/"},
+      {"display", "standalone"},
+      {"background_color", "#ffffff"},
+      {"theme_color", color},
+      {"categories", json::array{"communication", "social"}},
+      {"icons", json::array{icon("/icons/icon.svg", "any", "image/svg+xml", "any"),
+                            icon("/icons/icon-192.png", "192x192", "image/png", "any"),
+                            icon("/icons/icon-512.png", "512x512", "image/png", "any"),
+                            icon("/icons/maskable-512.png", "512x512", "image/png", "maskable")}}};
+  Response r = http::text_response(200, json::serialize(m), "application/manifest+json");
+  r.set(http::bhttp::field::cache_control, "public, max-age=300");
+  r.set(http::bhttp::field::vary, "Host");
+  co_return r;
+}
+
 // Reads a tenant create/patch body into TenantInput; returns a 4xx on bad input.
 std::optional<Response> read_tenant_input(const RequestContext& ctx, accounts::TenantInput& in) {
   auto body = http::read_json_object(ctx.req);
@@ -507,6 +539,8 @@ void register_routes(http::Router& router, ApiDeps& deps) {
   add(Verb::get, "/metrics", metrics_text, anyone(), "Prometheus metrics");
   add(Verb::get, "/v1/openapi.json", openapi, anyone(), "This API's OpenAPI document");
   add(Verb::get, "/v1/branding", branding, anyone(), "Public branding of the Host's tenant");
+  add(Verb::get, "/v1/branding/manifest.webmanifest", web_manifest, anyone(),
+      "The web app's manifest in the Host tenant's brand");
 
   add(Verb::get, "/v1/admin/tenants", list_tenants, operator_only, "List tenants");
   add(Verb::post, "/v1/admin/tenants", create_tenant, operator_only, "Create a tenant");

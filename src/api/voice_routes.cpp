@@ -1,6 +1,7 @@
 // Voice: users' SIP credentials, call rules, the call log, and the hooks the
 // SIP edge (Kamailio) asks under /internal/sip/ (docs/voice.md).
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 #include "api/handlers.hpp"
 #include "api/json_views.hpp"
@@ -125,7 +126,20 @@ awaitable<Response> put_call_rules(ApiDeps& d, RequestContext& ctx) {
   auto self = self_scope(ctx);
   std::string id(ctx.param("id"));
   std::string body = ctx.req.body();
-  auto r = co_await offload(d.pool, [&] { return d.voice->set_call_rules(self, id, body); });
+  std::vector<voice::RuleProblem> problems;
+  auto r = co_await offload(d.pool,
+                            [&] { return d.voice->set_call_rules(self, id, body, &problems); });
+  if (!r && r.error().reason == "invalid_call_rules" && !problems.empty()) {
+    // One entry per problem, each naming its field (docs/call-rules.md).
+    std::vector<http::FieldProblem> errors;
+    for (const auto& p : problems) errors.push_back({p.field, p.message});
+    std::string detail = problems.front().field.empty()
+                             ? problems.front().message
+                             : problems.front().field + ": " + problems.front().message;
+    if (problems.size() > 1) detail += fmt::format(" (and {} more)", problems.size() - 1);
+    co_return http::problem(422, "invalid_call_rules", "The call rules are not valid", detail,
+                            errors);
+  }
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
   co_return rules_response(*r);
 }

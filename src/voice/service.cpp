@@ -844,7 +844,8 @@ Result<std::string> VoiceService::call_rules(const UserScope& u, const std::stri
 }
 
 Result<std::string> VoiceService::set_call_rules(const UserScope& u, const std::string& number_id,
-                                                 std::string_view text) {
+                                                 std::string_view text,
+                                                 std::vector<RuleProblem>* problems_out) {
   RH_ASSIGN(auto number, inventory_.get_owned(u, number_id));
   RH_ASSIGN(auto tenant, tenants_.get(u.tenant_id));
   auto parsed = parse_call_rules(text, tenant.default_country);
@@ -856,6 +857,7 @@ Result<std::string> VoiceService::set_call_rules(const UserScope& u, const std::
     }
     Error e(Errc::invalid_argument, problems->empty() ? "" : problems->front().field, msg);
     e.reason = "invalid_call_rules";
+    if (problems_out) *problems_out = *problems;
     return e;
   }
   std::string canonical = call_rules_json(std::get<CallRules>(parsed));

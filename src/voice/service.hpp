@@ -33,6 +33,7 @@
 #include "numbers/inventory.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
+#include "voice/call_rules.hpp"
 #include "voice/edge_config.hpp"
 
 namespace rh::accounts {
@@ -214,10 +215,12 @@ class VoiceService {
 
   // Call rules of a number the user owns: the canonical JSON.
   Result<std::string> call_rules(const UserScope& u, const std::string& number_id);
-  // Validates and stores; invalid_argument lists every problem
-  // ("field: message", one per line).
+  // Validates and stores; invalid_argument (reason "invalid_call_rules")
+  // lists every problem ("field: message", one per line), and each is also
+  // put in `problems` when given.
   Result<std::string> set_call_rules(const UserScope& u, const std::string& number_id,
-                                     std::string_view json);
+                                     std::string_view json,
+                                     std::vector<RuleProblem>* problems = nullptr);
 
   // Edge hooks.
   Result<std::optional<std::string>> ha1_of(const std::string& username);

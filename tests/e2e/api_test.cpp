@@ -68,6 +68,18 @@ TEST_P(Api, BrandingFollowsTheHostHeader) {
   EXPECT_EQ(str(acme.json(), "primary_color"), "#112233");
   EXPECT_EQ(str(acme.json(), "default_country"), "GB");
 
+  // The installable app's manifest carries the same brand.
+  req.target = "/v1/branding/manifest.webmanifest";
+  req.headers["Host"] = "phone.acme.test";
+  auto manifest = http(p->port(), req);
+  ASSERT_EQ(manifest.status, 200) << manifest.body;
+  EXPECT_EQ(manifest.header("Content-Type"), "application/manifest+json");
+  EXPECT_EQ(str(manifest.json(), "name"), "Acme Phone");
+  EXPECT_EQ(str(manifest.json(), "theme_color"), "#112233");
+  EXPECT_EQ(str(manifest.json(), "start_url"), "/messages");
+  EXPECT_GE(manifest.json().at("icons").as_array().size(), 3u);
+
+  req.target = "/v1/branding";
   req.headers["Host"] = "unknown.example";
   auto fallback = http(p->port(), req);
   ASSERT_EQ(fallback.status, 200);

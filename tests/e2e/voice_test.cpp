@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <set>
 
 #include <boost/json.hpp>
 #include <ctime>
@@ -593,9 +594,19 @@ TEST_P(VoiceApi, AllowListsCredentialsCallRulesAndTheCallLog) {
   EXPECT_EQ(call(port_, "DELETE", "/v1/sip-credentials/" + id, "", ann.access_token).status, 404);
   // Call rules: validated with the field named, owned, canonical on the way out.
   std::string rules_path = "/v1/numbers/" + number_id + "/call-rules";
-  auto bad = call(port_, "PUT", rules_path, R"({"ring":{"timeout_s":1}})", ann.access_token);
-  EXPECT_EQ(bad.status, 422) << bad.body;
-  EXPECT_NE(bad.body.find("ring.timeout_s"), std::string::npos) << bad.body;
+  auto bad = call(port_, "PUT", rules_path,
+                  R"({"ring":{"timeout_s":1},"block":["abc"],"fallback":{"busy":"x"}})",
+                  ann.access_token);
+  ASSERT_EQ(bad.status, 422) << bad.body;
+  // One entry per problem, each with its field (docs/call-rules.md).
+  auto problems = bad.json();
+  EXPECT_EQ(jstr(problems, "code"), "invalid_call_rules");
+  const auto& errors = problems.at("errors").as_array();
+  ASSERT_EQ(errors.size(), 3u) << bad.body;
+  std::set<std::string> fields;
+  for (const auto& e : errors) fields.insert(jstr(e, "field"));
+  EXPECT_EQ(fields, (std::set<std::string>{"ring.timeout_s", "block[0]", "fallback.busy"}))
+      << bad.body;
   EXPECT_EQ(call(port_, "PUT", rules_path, "not json", ann.access_token).status, 422);
   EXPECT_EQ(call(port_, "PUT", rules_path, "{}", bob.access_token).status, 404);
   auto good = call(port_, "PUT", rules_path, R"({"block":["+1900*"]})", ann.access_token);

@@ -197,4 +197,23 @@ describe('messaging in the browser', { skip: why ?? false }, () => {
     assert.deepEqual(await axe(b), [], 'axe on /messages, dark');
     await screenshots(b, 'conversations-dark');
   }));
+
+  test("installable: the brand's manifest, and a service worker that opens the app offline", track(async () => {
+    const context = await browser.newContext({ baseURL: platform.base, serviceWorkers: 'allow' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10000);
+    await page.goto('/login');
+    const href = await page.locator('link[rel=manifest]').getAttribute('href');
+    const manifest = await (await page.request.get(href)).json();
+    assert.equal(manifest.name, 'Ringhouse');
+    assert.equal(manifest.display, 'standalone');
+    assert.ok(manifest.icons.some((i) => i.sizes === '512x512' && i.type === 'image/png'));
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    await page.getByText('You are offline').waitFor();
+    await screenshots(page, 'offline');
+    await context.close();
+  }));
 });
