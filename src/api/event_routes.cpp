@@ -79,7 +79,9 @@ awaitable<Response> user_events(ApiDeps& d, RequestContext& ctx) {
   const auto self = self_scope(ctx);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  const std::int64_t settle_ms = jobs::event_settle_ms(d.db);
   for (;;) {
+    if (settle_ms > 0) q.created_before_ms = d.clock.now_ms() - settle_ms;
     auto r = co_await offload(d.pool, [&] { return jobs::list_user_events(d.db, self, q); });
     if (!r) co_return problem_from_error(r.error(), ctx.request_id);
     auto left = deadline - std::chrono::steady_clock::now();

@@ -82,6 +82,10 @@ Result<std::vector<Event>> list_user_events(storage::Database& db, const UserSco
       }
       sql += ")";
     }
+    if (q.created_before_ms > 0) {
+      sql += " AND created_at <= ?";
+      params.emplace_back(q.created_before_ms);
+    }
     sql += " ORDER BY seq LIMIT ?";
     params.emplace_back(static_cast<std::int64_t>(std::clamp(q.limit, 1, 500)));
     RH_ASSIGN(auto rows, c.query(sql, params));
@@ -89,6 +93,10 @@ Result<std::vector<Event>> list_user_events(storage::Database& db, const UserSco
     for (const auto& r : rows) out.push_back(event_from_row(r));
     return out;
   });
+}
+
+std::int64_t event_settle_ms(const storage::Database& db) {
+  return db.dialect() == storage::Dialect::sqlite ? 0 : 1000;
 }
 
 Result<std::int64_t> last_event_seq(storage::Database& db) {

@@ -63,7 +63,16 @@ struct UserEventQuery {
   std::int64_t after_seq = 0;
   std::vector<std::string> types;  // exact types; empty: every type
   int limit = 100;                 // 1..500
+  // Only events created at or before this time (ms; 0: no limit). On
+  // MariaDB, transactions commit out of seq order: a reader that took a
+  // fresh event could step past an older one still being committed, so
+  // readers there hold each event back until it is settle_ms old.
+  std::int64_t created_before_ms = 0;
 };
+
+// How long a live reader waits before it trusts that nothing older than an
+// event can still appear: 0 on SQLite (one writer at a time), else 1000 ms.
+std::int64_t event_settle_ms(const storage::Database& db);
 Result<std::vector<Event>> list_user_events(storage::Database& db, const UserScope& u,
                                             const UserEventQuery& q);
 
