@@ -122,9 +122,9 @@ try {
   console.log(`  first contentful paint, cold cache, login page  ${coldFcp.toFixed(0)} ms`);
 
   // ---- the long thread ------------------------------------------------------------
-  await page.goto('/messages');
-  await page.getByRole('link').filter({ hasText: 'Message ' }).first().click();
-  await page.locator('.msg').first().waitFor();
+  const conv = await platform.mustApi('GET', `/v1/conversations?participant=${encodeURIComponent(bob.number.slice(2))}`, { token: alice.token });
+  await page.goto(`/messages/${conv.data[0].id}`);
+  await page.locator('.msg').first().waitFor({ timeout: 30000 });
   t0 = Date.now();
   for (;;) {
     const count = await page.evaluate(async () => {

@@ -1,6 +1,6 @@
 // Conversations and threads, kept live from the event stream.
 import { defineStore } from 'pinia';
-import { reactive, ref } from 'vue';
+import { reactive, ref, toRaw } from 'vue';
 import { api, call, newIdempotencyKey, type Conversation, type Message } from '@/api/client';
 import { useEvents, type LiveEvent } from './events';
 
@@ -55,13 +55,24 @@ export const useMessages = defineStore('messages', () => {
     return threads.get(id)!;
   }
 
-  function upsert(t: Thread, m: Message) {
-    const i = t.messages.findIndex((x) => x.id === m.id);
-    if (i >= 0) t.messages[i] = m;
-    else {
-      t.messages.push(m);
-      t.messages.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Adds or replaces messages, keeping the thread in id (time) order. One
+  // sort per batch, on the raw array: a page of 200 into a 10,000-message
+  // thread stays cheap.
+  function upsert(t: Thread, ...batch: Message[]) {
+    const raw = toRaw(t.messages);
+    const index = new Map(raw.map((m, i) => [m.id, i]));
+    let appended = false;
+    for (const m of batch) {
+      const i = index.get(m.id);
+      if (i !== undefined) raw[i] = m;
+      else {
+        index.set(m.id, raw.length);
+        raw.push(m);
+        appended = true;
+      }
     }
+    if (appended) raw.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    t.messages = [...raw];
   }
 
   async function loadThread(id: string) {
@@ -69,7 +80,7 @@ export const useMessages = defineStore('messages', () => {
       api.GET('/v1/conversations/{id}/messages', { params: { path: { id }, query: { limit: 50 } } }),
     );
     const t = thread(id);
-    for (const m of r.data) upsert(t, m);
+    upsert(t, ...r.data);
     if (!t.loaded) t.next = r.next;
     t.loaded = true;
   }
@@ -79,10 +90,10 @@ export const useMessages = defineStore('messages', () => {
     if (!t.next) return;
     const r = await call(() =>
       api.GET('/v1/conversations/{id}/messages', {
-        params: { path: { id }, query: { limit: 50, after: t.next! } },
+        params: { path: { id }, query: { limit: 200, after: t.next! } },
       }),
     );
-    for (const m of r.data) upsert(t, m);
+    upsert(t, ...r.data);
     t.next = r.next;
   }
 

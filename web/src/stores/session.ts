@@ -97,6 +97,7 @@ export const useSession = defineStore('session', () => {
     );
     save(r);
     user.value = r.user;
+    void adoptTimeZone();
   }
 
   async function logout() {
@@ -104,6 +105,20 @@ export const useSession = defineStore('session', () => {
       await api.POST('/v1/auth/logout');
     } finally {
       clear();
+    }
+  }
+
+  // A new account takes this browser's time zone (DND schedules and times
+  // are in it) until the user picks another in Settings.
+  async function adoptTimeZone() {
+    const u = user.value;
+    if (!u || u.time_zone) return;
+    const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!tz || !/^[A-Za-z0-9/_+-]{1,64}$/.test(tz)) return;
+    try {
+      user.value = await call(() => api.PATCH('/v1/me', { body: { time_zone: tz } }));
+    } catch {
+      /* not important enough to bother the user */
     }
   }
 
