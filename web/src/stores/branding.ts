@@ -11,6 +11,8 @@ function safeColor(c: string | null | undefined): string | null {
   return c && /^#[0-9a-fA-F]{3,8}$/.test(c) ? c : null;
 }
 
+const systemDark = window.matchMedia('(prefers-color-scheme: dark)');
+
 export const useBranding = defineStore('branding', () => {
   const brand = ref<Branding | null>(JSON.parse(localStorage.getItem(CACHE) ?? 'null'));
   const theme = ref<Theme>((localStorage.getItem('rh.theme') as Theme) || 'system');
@@ -24,8 +26,9 @@ export const useBranding = defineStore('branding', () => {
     if (accent) root.style.setProperty('--accent', accent);
     if (b?.name) document.title = b.name;
     document.querySelector('meta[name="theme-color"]')?.setAttribute('content', primary ?? '#0b6bcb');
-    root.dataset['theme'] = theme.value;
+    root.dataset['theme'] = theme.value === 'system' ? (systemDark.matches ? 'dark' : 'light') : theme.value;
   }
+  systemDark.addEventListener('change', apply);
 
   async function load() {
     apply();
