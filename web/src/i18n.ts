@@ -66,6 +66,7 @@ const en = {
   'messages.new': 'New message',
   'messages.search': 'Search messages',
   'messages.empty': 'No conversations yet. Start one with “New message”.',
+  'messages.no_results': 'No conversation matches “{q}”.',
   'messages.unread': '{n} unread',
   'messages.to': 'To',
   'messages.to_hint': 'Numbers, separated by commas',

@@ -124,7 +124,11 @@ describe('calls in the browser', { skip: why ?? false }, () => {
     }, { timeout: 15000, what: 'audio packets both ways' });
     assert.deepEqual(await axe(a), [], 'axe in a call');
     await screenshots(a, 'in-call');
-    // In-call controls.
+    // In-call controls: hold (the other side is told by re-INVITE), mute, DTMF.
+    await a.getByRole('button', { name: 'Hold' }).click();
+    await a.getByRole('dialog').getByText('On hold').waitFor();
+    await a.getByRole('button', { name: 'Resume' }).click();
+    await a.getByRole('dialog').getByText(/^Connected/).waitFor();
     await a.getByRole('button', { name: 'Mute' }).click();
     await a.getByRole('button', { name: 'Unmute' }).waitFor();
     await a.getByRole('button', { name: 'Keypad' }).click();

@@ -7,8 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Platform, axe, importTs, launchBrowser, missing, newPage, repoRoot, screenshots, PHONE } from './support.mjs';
+import { Platform, axe, importTs, launchBrowser, missing, newPage, repoRoot, screenshots, webRoot, PHONE } from './support.mjs';
 
 const why = missing();
 
@@ -139,6 +140,30 @@ describe('messaging in the browser', { skip: why ?? false }, () => {
     assert.deepEqual(await axe(a), []);
   }));
 
+  test('a picture sent in a thread arrives as an MMS, shown to the recipient; search finds the thread', track(async () => {
+    const png = readFileSync(join(webRoot, 'public/icons/icon-192.png'));
+    await a.getByRole('button', { name: 'Attach a picture' }).click();
+    await a.locator('input[type=file]').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+    await a.getByText('logo.png').waitFor();
+    await a.getByLabel('Type a message').fill('Our logo');
+    await a.getByRole('button', { name: 'Send' }).click();
+    const sent = a.locator('.msg.out').filter({ hasText: 'Our logo' });
+    await sent.getByText('Delivered').waitFor();
+    await sent.getByRole('img', { name: 'Picture' }).waitFor();
+    // Bob has the thread open: the picture arrives live, loaded with his token.
+    const got = b.locator('.msg.in').filter({ hasText: 'Our logo' });
+    await got.getByRole('img', { name: 'Picture' }).waitFor({ timeout: 10000 });
+    const width = await got.getByRole('img', { name: 'Picture' }).evaluate((img) => img.naturalWidth);
+    assert.equal(width, 192);
+    // Search by text in the conversation list.
+    await b.goto('/messages');
+    await b.getByLabel('Search messages').fill('logo');
+    await b.getByRole('link').filter({ hasText: 'Our logo' }).waitFor();
+    await b.getByLabel('Search messages').fill('no such words');
+    await b.getByText('No conversation matches “no such words”.').waitFor();
+    await b.getByLabel('Search messages').fill('');
+  }));
+
   test('an off-net SMS goes to the SMSC and shows delivered from its receipt', track(async () => {
     await a.goto('/messages/new');
     await a.getByLabel('To').fill('+12125559876');
@@ -214,6 +239,33 @@ describe('messaging in the browser', { skip: why ?? false }, () => {
     await page.getByRole('button', { name: 'Log in' }).waitFor();
     await page.getByText('You are offline').waitFor();
     await screenshots(page, 'offline');
+    await context.close();
+  }));
+
+  test("each tenant's brand shows on its own host name, from the same build", track(async () => {
+    await platform.mustApi('POST', '/v1/admin/tenants', {
+      body: {
+        slug: 'acme', name: 'Acme Phone', hostnames: ['phone.acme.test'],
+        branding: { display_name: 'Acme Phone', primary_color: '#7a1f5c' },
+      },
+    });
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(10000);
+    await page.goto(`http://phone.acme.test:${platform.port}/login`);
+    await page.getByRole('heading', { name: 'Acme Phone' }).waitFor();
+    assert.equal(await page.title(), 'Acme Phone');
+    const brand = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--brand').trim());
+    assert.equal(brand, '#7a1f5c');
+    // Fetched by the page (the host name resolves only inside the browser).
+    const manifest = await page.evaluate(async () => {
+      const href = document.querySelector('link[rel=manifest]').getAttribute('href');
+      return (await fetch(href)).json();
+    });
+    assert.equal(manifest.name, 'Acme Phone');
+    assert.equal(manifest.theme_color, '#7a1f5c');
+    assert.deepEqual(await axe(page), []);
+    await screenshots(page, 'login-acme');
     await context.close();
   }));
 });

@@ -257,6 +257,8 @@ export async function launchBrowser() {
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
+      // Tenants' own host names (phone.acme.test) reach the local server.
+      '--host-resolver-rules=MAP *.test 127.0.0.1',
     ],
   });
 }
