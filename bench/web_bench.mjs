@@ -125,30 +125,20 @@ try {
   const conv = await platform.mustApi('GET', `/v1/conversations?participant=${encodeURIComponent(bob.number.slice(2))}`, { token: alice.token });
   await page.goto(`/messages/${conv.data[0].id}`);
   await page.locator('.msg').first().waitFor({ timeout: 30000 });
+  // Scroll to the top until the thread stops growing (the app pages older
+  // messages in as the top comes into view).
   t0 = Date.now();
-  for (;;) {
-    const count = await page.evaluate(async () => {
+  let height = 0;
+  for (let still = 0; still < 2 && Date.now() - t0 < 240000; ) {
+    const h = await page.evaluate(async () => {
       const el = document.querySelector('.bubbles');
       el.scrollTop = 0;
       el.dispatchEvent(new Event('scroll'));
-      await new Promise((r) => setTimeout(r, 60));
-      return document.querySelector('.bubbles').scrollHeight;
+      await new Promise((r) => setTimeout(r, 250));
+      return el.scrollHeight;
     });
-    const done = await page.evaluate(() => document.querySelector('.bubbles').scrollHeight);
-    if (Date.now() - t0 > 240000) break;
-    await page.waitForTimeout(20);
-    const again = await page.evaluate(() => document.querySelector('.bubbles').scrollHeight);
-    if (again === done && count === again) {
-      // Two reads with no growth after a scroll to the top: everything is loaded.
-      const still = await page.evaluate(async () => {
-        const el = document.querySelector('.bubbles');
-        el.scrollTop = 0;
-        el.dispatchEvent(new Event('scroll'));
-        await new Promise((r) => setTimeout(r, 400));
-        return el.scrollHeight;
-      });
-      if (still === again) break;
-    }
+    still = h === height ? still + 1 : 0;
+    height = h;
   }
   console.log(`\nthread of ${MESSAGES} messages: all loaded by scrolling up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const scroll = await page.evaluate(async () => {

@@ -46,6 +46,11 @@ struct Tenant {
   std::vector<std::string> hostnames;
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
+
+  // The name users see: the branding's display name, else the tenant's name.
+  const std::string& brand_name() const {
+    return branding.display_name.empty() ? name : branding.display_name;
+  }
 };
 
 // A create or a partial update: unset fields are left as they are.

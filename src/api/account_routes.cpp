@@ -340,7 +340,7 @@ awaitable<Response> begin_totp(ApiDeps& d, RequestContext& ctx) {
   if (issuer.empty()) {
     auto t = co_await offload(d.pool, [&] { return d.tenants.get(self.tenant_id); });
     if (!t) co_return problem_from_error(t.error(), ctx.request_id);
-    issuer = t->branding.display_name.empty() ? t->name : t->branding.display_name;
+    issuer = t->brand_name();
   }
   auto s = co_await offload(d.pool, [&] { return d.auth.begin_totp(self, issuer); });
   if (!s) co_return problem_from_error(s.error(), ctx.request_id);

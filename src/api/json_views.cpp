@@ -38,7 +38,7 @@ json::object branding_json(const accounts::Tenant& t) {
   const auto& b = t.branding;
   return {{"tenant_id", t.id},
           {"slug", t.slug},
-          {"name", b.display_name.empty() ? t.name : b.display_name},
+          {"name", t.brand_name()},
           {"logo_url", str_or_null(b.logo_url)},
           {"primary_color", b.primary_color},
           {"accent_color", b.accent_color},

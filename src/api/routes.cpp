@@ -230,7 +230,7 @@ awaitable<Response> web_manifest(ApiDeps& d, RequestContext& ctx) {
   std::string host(ctx.header("Host"));
   auto t = co_await offload(d.pool, [&] { return d.tenants.resolve_host(host); });
   if (!t) co_return problem_from_error(t.error(), ctx.request_id);
-  std::string name = t->branding.display_name.empty() ? t->name : t->branding.display_name;
+  const std::string& name = t->brand_name();
   std::string color = t->branding.primary_color.empty() ? "#0b6bcb" : t->branding.primary_color;
   auto icon = [](const char* src, const char* sizes, const char* type, const char* purpose) {
     return json::object{{"src", src}, {"sizes", sizes}, {"type", type}, {"purpose", purpose}};

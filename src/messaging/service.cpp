@@ -580,7 +580,7 @@ Result<Message> MessageService::store_inbound(Connection& tx, const numbers::Num
       std::string reply = o_.help_reply;
       auto t = tenants_.get(n.tenant_id);
       if (t) {
-        std::string brand = t->branding.display_name.empty() ? t->name : t->branding.display_name;
+        const std::string& brand = t->brand_name();
         reply = brand + ": " + reply;
         if (!t->branding.support_email.empty()) reply += " Help: " + t->branding.support_email;
       }

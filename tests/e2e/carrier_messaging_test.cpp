@@ -53,15 +53,7 @@ class CarrierMessagingE2E : public NumbersWorld {
 
   HttpResponse send(const std::string& from, const std::string& to, const std::string& text,
                     const std::string& key) {
-    HttpRequest q;
-    q.method = "POST";
-    q.target = "/v1/messages";
-    q.body = json::serialize(json::object{{"from", from}, {"to", to}, {"text", text}});
-    q.headers["Content-Type"] = "application/json";
-    q.headers["Authorization"] = "Bearer " + alice_.access_token;
-    q.headers["Host"] = "localhost";
-    q.headers["Idempotency-Key"] = key;
-    return http(port_, q);
+    return send_message(port_, alice_.access_token, from, json::value(to), text, key);
   }
 
   std::string status_of(const std::string& id) {

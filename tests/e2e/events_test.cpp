@@ -51,15 +51,7 @@ class EventsE2E : public NumbersWorld {
 
   HttpResponse send(const Account& a, const std::string& from, const std::string& to,
                     const std::string& text, const std::string& key) {
-    HttpRequest q;
-    q.method = "POST";
-    q.target = "/v1/messages";
-    q.body = json::serialize(json::object{{"from", from}, {"to", to}, {"text", text}});
-    q.headers["Content-Type"] = "application/json";
-    q.headers["Authorization"] = "Bearer " + a.access_token;
-    q.headers["Host"] = "localhost";
-    q.headers["Idempotency-Key"] = key;
-    return http(port_, q);
+    return send_message(port_, a.access_token, from, json::value(to), text, key);
   }
 
   Account alice_, bob_;

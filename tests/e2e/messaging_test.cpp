@@ -77,15 +77,7 @@ class MessagingE2E : public NumbersWorld {
 
   HttpResponse send(const Account& a, const std::string& from, const json::value& to,
                     const std::string& text, const std::string& key) {
-    HttpRequest q;
-    q.method = "POST";
-    q.target = "/v1/messages";
-    q.body = json::serialize(json::object{{"from", from}, {"to", to}, {"text", text}});
-    q.headers["Content-Type"] = "application/json";
-    q.headers["Authorization"] = "Bearer " + a.access_token;
-    q.headers["Host"] = "localhost";
-    if (!key.empty()) q.headers["Idempotency-Key"] = key;
-    return http(port_, q);
+    return send_message(port_, a.access_token, from, to, text, key);
   }
 
   json::value get(const Account& a, const std::string& target) {

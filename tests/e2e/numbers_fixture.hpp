@@ -101,6 +101,22 @@ inline std::string numbers_csv(int first, int n, const std::string& monthly = "0
   return csv;
 }
 
+// POST /v1/messages as `token`; `to` is one number or an array; no
+// Idempotency-Key header when `key` is empty.
+inline HttpResponse send_message(std::uint16_t port, const std::string& token,
+                                 const std::string& from, const boost::json::value& to,
+                                 const std::string& text, const std::string& key) {
+  HttpRequest q;
+  q.method = "POST";
+  q.target = "/v1/messages";
+  q.body = boost::json::serialize(boost::json::object{{"from", from}, {"to", to}, {"text", text}});
+  q.headers["Content-Type"] = "application/json";
+  q.headers["Authorization"] = "Bearer " + token;
+  q.headers["Host"] = "localhost";
+  if (!key.empty()) q.headers["Idempotency-Key"] = key;
+  return http(port, q);
+}
+
 inline void credit(std::uint16_t port, const std::string& op, const std::string& user_id,
                    const std::string& amount) {
   auto r = call(

@@ -6,9 +6,9 @@
 // RINGHOUSE_WEB_OUT (screenshots and logs; default web/test-output),
 // RINGHOUSE_WEB_KEEP=1 keeps the data directory.
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +104,7 @@ export class Platform {
     ];
     mkdirSync(outDir, { recursive: true });
     this.logPath = join(this.dir, 'up.log');
-    const fd = (await import('node:fs')).openSync(this.logPath, 'a');
+    const fd = openSync(this.logPath, 'a');
     this.child = spawn(binary, args, { stdio: ['ignore', fd, fd], detached: true });
     const run = join(this.dir, 'run/http.json');
     await eventually(() => existsSync(run) && JSON.parse(readFileSync(run, 'utf8')).port, {
@@ -232,11 +232,9 @@ export class Platform {
 
 export function tcpOpen(port) {
   return new Promise((res) => {
-    import('node:net').then(({ connect }) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), res(true)));
-      s.once('error', () => res(false));
-    });
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), res(true)));
+    s.once('error', () => res(false));
   });
 }
 
