@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Platform, axe, eventually, freePort, launchBrowser, missing, newPage, screenshots, which, PHONE } from './support.mjs';
@@ -35,36 +35,40 @@ async function packets(page) {
 }
 
 // baresip as a desk phone: registers with its credential and answers itself.
+// Its SIP port (and TLS on the next one) is picked free but may be taken by
+// the time it binds: it is started again on other ports, as the C++ harness
+// does (tests/support/sip_peers.cpp).
 async function startBaresip(platform, cred) {
-  const dir = mkdtempSync(join(tmpdir(), 'rh-baresip-'));
-  const sipPort = await freePort();
-  const modules = ['/usr/lib/baresip/modules', '/usr/lib/x86_64-linux-gnu/baresip/modules'].find((d) => {
-    try {
-      readFileSync(join(d, 'g711.so'));
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  writeFileSync(
-    join(dir, 'config'),
-    [
-      'poll_method epoll', `sip_listen 127.0.0.1:${sipPort}`, 'net_interface 127.0.0.1',
-      'audio_source ausine,440', 'audio_alert none,none', 'audio_player none,none',
-      'ausrc_srate 48000', 'ausrc_channels 2', 'rtcp_mux no', `module_path ${modules}`,
-      'module g711.so', 'module ausine.so', 'module_app account.so', 'module_app menu.so', '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    join(dir, 'accounts'),
-    `<sip:${cred.username}@localhost>;auth_user=${cred.username};auth_pass=${cred.password};` +
-      `outbound="sip:127.0.0.1:${platform.ports.sip}";regint=120;answermode=auto\n`,
-  );
-  const child = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  return { child, log: () => log };
+  const modules = ['/usr/lib/baresip/modules', '/usr/lib/x86_64-linux-gnu/baresip/modules'].find((d) => existsSync(join(d, 'g711.so')));
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'rh-baresip-'));
+    const sipPort = await freePort();
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        'poll_method epoll', `sip_listen 127.0.0.1:${sipPort}`, 'net_interface 127.0.0.1',
+        'audio_source ausine,440', 'audio_alert none,none', 'audio_player none,none',
+        'ausrc_srate 48000', 'ausrc_channels 2', 'rtcp_mux no', `module_path ${modules}`,
+        'module g711.so', 'module ausine.so', 'module_app account.so', 'module_app menu.so', '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'accounts'),
+      `<sip:${cred.username}@localhost>;auth_user=${cred.username};auth_pass=${cred.password};` +
+        `outbound="sip:127.0.0.1:${platform.ports.sip}";regint=120;answermode=auto\n`,
+    );
+    const child = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const started = await eventually(
+      () => (/Address already in use/.test(log) ? 'clash' : /baresip is ready/.test(log) ? 'ready' : child.exitCode !== null ? 'exited' : null),
+      { timeout: 10000, what: 'baresip to start' },
+    );
+    if (started === 'ready') return { child, log: () => log };
+    child.kill();
+    if (started !== 'clash' || attempt === 5) throw new Error(`baresip did not start:\n${log}`);
+  }
 }
 
 describe('calls in the browser', { skip: why ?? false }, () => {
