@@ -399,6 +399,16 @@ int serve(const config::Config& cfg) {
                      "counter",
                      {{"outcome", kind}},
                      static_cast<double>(n)});
+    out.push_back({"ringhouse_message_commits_total",
+                   "Transactions of the message dispatcher (outcomes and claims)", "counter", {},
+                   static_cast<double>(st.commits)});
+    auto gc = messages.group_commit_stats();
+    out.push_back({"ringhouse_db_group_commits_total",
+                   "Shared commits of message writes (SQLite group commit)", "counter", {},
+                   static_cast<double>(gc.groups)});
+    out.push_back({"ringhouse_db_group_commit_items_total",
+                   "Transactions carried by the shared commits", "counter", {},
+                   static_cast<double>(gc.items)});
     if (gateway) {
       for (const auto& b : gateway->status())
         for (const auto& s : b.sessions) {

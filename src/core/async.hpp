@@ -3,7 +3,11 @@
 // threads never block. Include only where coroutines are used.
 #pragma once
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -29,29 +33,61 @@ class BlockingPool {
 };
 
 // co_await offload(pool, [&]{ return blocking_call(); });
+//
+// f runs on a pool thread; the coroutine is resumed on its own executor (its
+// strand) with the result, or the exception f threw. The coroutine itself
+// never runs on the pool. (`co_await post(pool, use_awaitable)` does not do
+// this: the completion goes to the coroutine's executor, so the work after it
+// would run on the I/O thread.)
 template <class F>
 boost::asio::awaitable<std::invoke_result_t<F&>> offload(BlockingPool& pool, F f) {
   using R = std::invoke_result_t<F&>;
-  auto home = co_await boost::asio::this_coro::executor;
-  co_await boost::asio::post(pool.executor(), boost::asio::use_awaitable);
-  std::exception_ptr err;
+  using boost::asio::use_awaitable_t;
+  // Keeps the caller's executor (its io_context) from running out of work
+  // while f runs.
+  auto tracked = [](const auto& handler) {
+    return boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                               boost::asio::execution::outstanding_work.tracked);
+  };
   if constexpr (std::is_void_v<R>) {
-    try {
-      f();
-    } catch (...) {
-      err = std::current_exception();
-    }
-    co_await boost::asio::post(home, boost::asio::use_awaitable);
-    if (err) std::rethrow_exception(err);
+    co_await boost::asio::async_initiate<const use_awaitable_t<>&, void(std::exception_ptr)>(
+        [&pool, &f, &tracked](auto handler) {
+          auto home = tracked(handler);
+          boost::asio::post(pool.executor(),
+                            [&f, home = std::move(home), handler = std::move(handler)]() mutable {
+                              std::exception_ptr err;
+                              try {
+                                f();
+                              } catch (...) {
+                                err = std::current_exception();
+                              }
+                              boost::asio::post(home, [handler = std::move(handler), err]() mutable {
+                                std::move(handler)(err);
+                              });
+                            });
+        },
+        boost::asio::use_awaitable);
   } else {
-    std::optional<R> out;
-    try {
-      out.emplace(f());
-    } catch (...) {
-      err = std::current_exception();
-    }
-    co_await boost::asio::post(home, boost::asio::use_awaitable);
-    if (err) std::rethrow_exception(err);
+    auto out = co_await boost::asio::async_initiate<const use_awaitable_t<>&,
+                                                    void(std::exception_ptr, std::optional<R>)>(
+        [&pool, &f, &tracked](auto handler) {
+          auto home = tracked(handler);
+          boost::asio::post(pool.executor(), [&f, home = std::move(home),
+                                              handler = std::move(handler)]() mutable {
+            std::exception_ptr err;
+            std::optional<R> result;
+            try {
+              result.emplace(f());
+            } catch (...) {
+              err = std::current_exception();
+            }
+            boost::asio::post(home, [handler = std::move(handler), err,
+                                     result = std::move(result)]() mutable {
+              std::move(handler)(err, std::move(result));
+            });
+          });
+        },
+        boost::asio::use_awaitable);
     co_return std::move(*out);
   }
 }

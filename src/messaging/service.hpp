@@ -261,6 +261,7 @@ class MessageService {
   }
   const MessagingOptions& options() const { return o_; }
   const Clock& clock() const { return clock_; }
+  storage::GroupCommitter::Stats group_commit_stats() const { return committer_.stats(); }
 
   // Used by the Dispatcher, in its transactions.
   Status record_outcome(storage::Connection& tx, const std::string& delivery_id,
