@@ -9,23 +9,31 @@ Status GroupCommitter::run(const std::function<Status(Connection&)>& fn) {
   item.fn = &fn;
   std::unique_lock lk(mu_);
   queue_.push_back(&item);
-  while (!item.done) {
-    if (leading_) {
-      cv_.wait(lk);
-      continue;
-    }
-    leading_ = true;
-    std::deque<Item*> batch;
-    while (!queue_.empty() && batch.size() < max_batch_) {
-      batch.push_back(queue_.front());
-      queue_.pop_front();
-    }
-    lk.unlock();
-    execute(batch);
-    lk.lock();
-    for (Item* i : batch) i->done = true;
+  if (leading_) {
+    item.cv.wait(lk, [&] { return item.done || item.lead; });
+    if (item.done) return std::move(item.result);
+  }
+  // The lead: this caller's item is first in the queue (a new leader finds
+  // the queue empty but for it; a handed lead goes to the queue's front).
+  leading_ = true;
+  std::deque<Item*> batch;
+  while (!queue_.empty() && batch.size() < max_batch_) {
+    batch.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  lk.unlock();
+  execute(batch);
+  lk.lock();
+  // Wake under the lock: a woken caller returns and its Item (and cv) die.
+  for (Item* i : batch) {
+    i->done = true;
+    if (i != &item) i->cv.notify_one();
+  }
+  if (queue_.empty()) {
     leading_ = false;
-    cv_.notify_all();
+  } else {
+    queue_.front()->lead = true;
+    queue_.front()->cv.notify_one();
   }
   return std::move(item.result);
 }

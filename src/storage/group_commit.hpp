@@ -9,7 +9,9 @@
 //
 // Leader/follower: the first caller to find no group running takes the
 // waiting work (up to max_batch, in arrival order) and runs it; the others
-// wait. No thread of its own. The work must not depend on which thread runs
+// wait, each on its own condition variable: the leader wakes the callers it
+// committed and hands the lead to the first one still waiting, so a commit
+// wakes only the threads it concerns. No thread of its own. The work must not depend on which thread runs
 // it, and like any transaction body it may run more than once.
 #pragma once
 
@@ -41,13 +43,14 @@ class GroupCommitter {
     const std::function<Status(Connection&)>* fn = nullptr;
     Status result;
     bool done = false;
+    bool lead = false;  // handed the lead by the previous leader
+    std::condition_variable cv;
   };
   void execute(std::deque<Item*>& batch);
 
   Database& db_;
   std::size_t max_batch_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<Item*> queue_;
   bool leading_ = false;
   Stats stats_;
