@@ -239,7 +239,17 @@ int serve(const config::Config& cfg) {
              "Times a caller had to wait for a connection",
              "counter",
              {},
-             static_cast<double>(pool.waits_total)}};
+             static_cast<double>(pool.waits_total)},
+            {"ringhouse_db_transactions_total",
+             "Write transactions run",
+             "counter",
+             {},
+             static_cast<double>(pool.transactions)},
+            {"ringhouse_db_commits_total",
+             "Commits those transactions took (SQLite: concurrent ones share a commit)",
+             "counter",
+             {},
+             static_cast<double>(pool.commits)}};
   });
 
   accounts::TenantStore tenants(*db, clock);
@@ -326,10 +336,7 @@ int serve(const config::Config& cfg) {
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   asio::io_context ioc(threads);
   auto blocking = static_cast<std::size_t>(cfg.integer("storage.blocking_threads"));
-  if (blocking == 0) {
-    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    blocking = db->dialect() == storage::Dialect::sqlite ? std::max(1u, cores / 2) : cores;
-  }
+  if (blocking == 0) blocking = 4 * std::max(1u, std::thread::hardware_concurrency());
   BlockingPool pool(blocking);
   auto hash_threads = static_cast<std::size_t>(cfg.integer("auth.hash_threads"));
   if (hash_threads == 0) hash_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -399,16 +406,9 @@ int serve(const config::Config& cfg) {
                      "counter",
                      {{"outcome", kind}},
                      static_cast<double>(n)});
-    out.push_back({"ringhouse_message_commits_total",
+    out.push_back({"ringhouse_message_dispatcher_transactions_total",
                    "Transactions of the message dispatcher (outcomes and claims)", "counter", {},
                    static_cast<double>(st.commits)});
-    auto gc = messages.group_commit_stats();
-    out.push_back({"ringhouse_db_group_commits_total",
-                   "Shared commits of message writes (SQLite group commit)", "counter", {},
-                   static_cast<double>(gc.groups)});
-    out.push_back({"ringhouse_db_group_commit_items_total",
-                   "Transactions carried by the shared commits", "counter", {},
-                   static_cast<double>(gc.items)});
     if (gateway) {
       for (const auto& b : gateway->status())
         for (const auto& s : b.sessions) {

@@ -404,8 +404,7 @@ MessageService::MessageService(storage::Database& db, numbers::Inventory& invent
       plans_(plans),
       tenants_(tenants),
       clock_(clock),
-      o_(std::move(o)),
-      committer_(db, 64) {}
+      o_(std::move(o)) {}
 
 bool MessageService::rate_allowed(const std::string& user_id) {
   if (o_.user_rate_per_minute <= 0) return true;
@@ -748,9 +747,9 @@ Result<SendOutcome> MessageService::send(const UserScope& u, const SendRequest& 
   m.created_at = m.updated_at = now;
   bool queued = false;
 
-  // Concurrent sends share one commit (group commit): each is durable when
-  // it returns, one fsync serves them all.
-  Status st = in_group([&](Connection& tx) -> Status {
+  // On SQLite concurrent sends share one commit (group commit): each is
+  // durable when it returns, one fsync serves them all.
+  Status st = db_.transaction([&](Connection& tx) -> Status {
     queued = false;
     RH_ASSIGN(auto number, inventory_.find_e164(tx, *from));
     if (!number || number->tenant_id != u.tenant_id || number->user_id != u.user_id ||

@@ -45,7 +45,6 @@
 #include "core/result.hpp"
 #include "numbers/inventory.hpp"
 #include "storage/database.hpp"
-#include "storage/group_commit.hpp"
 #include "storage/migrations.hpp"
 
 namespace rh::accounts {
@@ -250,18 +249,8 @@ class MessageService {
   Status set_allowed_countries(const std::string& tenant_id, const std::vector<std::string>& c);
 
   storage::Database& db() { return db_; }
-  // Runs fn in the group commit that sends use (the dispatcher's writes
-  // share their commits).
-  // Group commit pays where every write goes through one connection
-  // (SQLite); on MariaDB, transactions on their own connections run in
-  // parallel and serialising them through one would cost more than the
-  // commits it saves.
-  Status in_group(const std::function<Status(storage::Connection&)>& fn) {
-    return db_.dialect() == storage::Dialect::sqlite ? committer_.run(fn) : db_.transaction(fn);
-  }
   const MessagingOptions& options() const { return o_; }
   const Clock& clock() const { return clock_; }
-  storage::GroupCommitter::Stats group_commit_stats() const { return committer_.stats(); }
 
   // Used by the Dispatcher, in its transactions.
   Status record_outcome(storage::Connection& tx, const std::string& delivery_id,
@@ -302,7 +291,6 @@ class MessageService {
   MessagingOptions o_;
   MediaAccess* media_ = nullptr;
   std::function<void()> on_queued_;
-  storage::GroupCommitter committer_;
   std::mutex rate_mu_;
   std::map<std::string, std::pair<std::int64_t, double>> buckets_;  // user → (ms, tokens)
 };

@@ -84,6 +84,8 @@ struct PoolStats {
   int in_use = 0;   // handed out now
   int waiting = 0;  // callers waiting for one
   std::uint64_t waits_total = 0;
+  std::uint64_t transactions = 0;  // transaction() calls run
+  std::uint64_t commits = 0;       // commits they took (fewer with group commit)
 };
 
 enum class Access { read, write };
@@ -99,7 +101,9 @@ class Database {
 
   // Runs fn in a transaction: committed when fn succeeds, rolled back when it
   // returns an error or throws. Retried on deadlock/busy a few times, so fn
-  // must not have effects outside the database.
+  // must not have effects outside the database. On SQLite concurrent
+  // transactions share commits (storage/group_commit.hpp): fn may run on
+  // another caller's thread, inside a savepoint.
   virtual Status transaction(const std::function<Status(Connection&)>& fn) = 0;
 
   virtual PoolStats stats() const = 0;

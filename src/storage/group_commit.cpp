@@ -4,14 +4,17 @@
 
 namespace rh::storage {
 
-Status GroupCommitter::run(const std::function<Status(Connection&)>& fn) {
+Status GroupCommitter::run(const Body& fn) {
   Item item;
   item.fn = &fn;
   std::unique_lock lk(mu_);
   queue_.push_back(&item);
   if (leading_) {
     item.cv.wait(lk, [&] { return item.done || item.lead; });
-    if (item.done) return std::move(item.result);
+    if (item.done) {
+      if (item.exception) std::rethrow_exception(item.exception);
+      return std::move(item.result);
+    }
   }
   // The lead: this caller's item is first in the queue (a new leader finds
   // the queue empty but for it; a handed lead goes to the queue's front).
@@ -35,33 +38,57 @@ Status GroupCommitter::run(const std::function<Status(Connection&)>& fn) {
     queue_.front()->lead = true;
     queue_.front()->cv.notify_one();
   }
+  if (item.exception) std::rethrow_exception(item.exception);
   return std::move(item.result);
+}
+
+Status GroupCommitter::call(Item& item, Connection& c) {
+  item.exception = nullptr;
+  try {
+    return (*item.fn)(c);
+  } catch (...) {
+    item.exception = std::current_exception();
+    return make_error(Errc::internal, "the transaction threw");
+  }
 }
 
 void GroupCommitter::execute(std::deque<Item*>& batch) {
   bool whole_failed = false;
   std::vector<Status> results(batch.size());
+  auto alone = [&](std::size_t i) {
+    try {
+      results[i] = run_transaction_([&](Connection& c) { return call(*batch[i], c); });
+    } catch (...) {
+      batch[i]->exception = std::current_exception();
+      results[i] = make_error(Errc::internal, "the transaction threw");
+    }
+  };
   if (batch.size() == 1) {
-    results[0] = db_.transaction(*batch[0]->fn);
+    alone(0);
   } else {
-    Status st = db_.transaction([&](Connection& c) -> Status {
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        RH_TRY(c.exec("SAVEPOINT rh_group", {}));
-        Status r = (*batch[i]->fn)(c);
-        if (!r) {
-          // A failed ROLLBACK TO means the transaction itself is gone (a
-          // deadlock victim on MariaDB): the whole group falls back.
-          RH_TRY(c.exec("ROLLBACK TO SAVEPOINT rh_group", {}));
+    Status st;
+    try {
+      st = run_transaction_([&](Connection& c) -> Status {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          RH_TRY(c.exec("SAVEPOINT rh_group", {}));
+          Status r = call(*batch[i], c);
+          if (!r) {
+            // A failed ROLLBACK TO means the transaction itself is gone:
+            // the whole group falls back.
+            RH_TRY(c.exec("ROLLBACK TO SAVEPOINT rh_group", {}));
+          }
+          RH_TRY(c.exec("RELEASE SAVEPOINT rh_group", {}));
+          results[i] = std::move(r);
         }
-        RH_TRY(c.exec("RELEASE SAVEPOINT rh_group", {}));
-        results[i] = std::move(r);
-      }
-      return {};
-    });
+        return {};
+      });
+    } catch (...) {
+      st = make_error(Errc::internal, "the group's transaction threw");
+    }
     whole_failed = !st.ok();
   }
   if (whole_failed) {
-    for (std::size_t i = 0; i < batch.size(); ++i) results[i] = db_.transaction(*batch[i]->fn);
+    for (std::size_t i = 0; i < batch.size(); ++i) alone(i);
   }
   {
     std::lock_guard lk(mu_);

@@ -2,22 +2,29 @@
 // one. Each caller's work runs inside a SAVEPOINT of a shared transaction and
 // every caller returns after that one COMMIT — durable, exactly as with a
 // transaction of its own, but one fsync serves the whole group. A caller
-// whose work fails is rolled back to its savepoint alone. If the shared
-// transaction fails as a whole (a deadlock victim, a lost connection, a
-// failed COMMIT), each caller's work runs again in a transaction of its own,
-// so one caller's trouble never becomes another's.
+// whose work fails (an error or an exception) is rolled back to its savepoint
+// alone. If the shared transaction fails as a whole (a failed COMMIT, a busy
+// database), each caller's work runs again in a transaction of its own, so
+// one caller's trouble never becomes another's.
+//
+// The SQLite driver runs every transaction through one (its writes are
+// serialised on one connection anyway, so a group costs nothing but the
+// savepoints and saves a commit and an fsync per member).
 //
 // Leader/follower: the first caller to find no group running takes the
 // waiting work (up to max_batch, in arrival order) and runs it; the others
 // wait, each on its own condition variable: the leader wakes the callers it
 // committed and hands the lead to the first one still waiting, so a commit
-// wakes only the threads it concerns. No thread of its own. The work must not depend on which thread runs
-// it, and like any transaction body it may run more than once.
+// wakes only the threads it concerns. No thread of its own. The work must
+// not depend on which thread runs it, and like any transaction body it may
+// run more than once.
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 
@@ -27,11 +34,16 @@ namespace rh::storage {
 
 class GroupCommitter {
  public:
-  explicit GroupCommitter(Database& db, std::size_t max_batch = 64)
-      : db_(db), max_batch_(max_batch == 0 ? 1 : max_batch) {}
+  using Body = std::function<Status(Connection&)>;
+  // Runs one body in a transaction of its own (BEGIN … COMMIT or ROLLBACK).
+  using Runner = std::function<Status(const Body&)>;
 
-  // Runs fn in a (shared) transaction; its result once committed.
-  Status run(const std::function<Status(Connection&)>& fn);
+  explicit GroupCommitter(Runner run_transaction, std::size_t max_batch = 64)
+      : run_transaction_(std::move(run_transaction)), max_batch_(max_batch == 0 ? 1 : max_batch) {}
+
+  // Runs fn in a (shared) transaction; its result once committed. An
+  // exception fn throws is rethrown here, after its work was rolled back.
+  Status run(const Body& fn);
 
   struct Stats {
     std::uint64_t groups = 0, items = 0, fallbacks = 0;
@@ -40,15 +52,17 @@ class GroupCommitter {
 
  private:
   struct Item {
-    const std::function<Status(Connection&)>* fn = nullptr;
+    const Body* fn = nullptr;
     Status result;
+    std::exception_ptr exception;
     bool done = false;
     bool lead = false;  // handed the lead by the previous leader
     std::condition_variable cv;
   };
   void execute(std::deque<Item*>& batch);
+  Status call(Item& item, Connection& c);
 
-  Database& db_;
+  Runner run_transaction_;
   std::size_t max_batch_;
   mutable std::mutex mu_;
   std::deque<Item*> queue_;

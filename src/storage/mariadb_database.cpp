@@ -558,7 +558,11 @@ class MariadbDatabase final : public Database {
     for (int attempt = 1;; ++attempt) {
       bool retryable = false;
       Status result = attempt_transaction(fn, retryable);
-      if (result || !retryable || attempt >= kTransactionAttempts) return result;
+      if (result || !retryable || attempt >= kTransactionAttempts) {
+        transactions_.fetch_add(1, std::memory_order_relaxed);
+        if (result) commits_.fetch_add(1, std::memory_order_relaxed);
+        return result;
+      }
       std::uniform_int_distribution<int> jitter(5, 25);
       std::this_thread::sleep_for(std::chrono::milliseconds(jitter(rng) * attempt));
     }
@@ -571,6 +575,8 @@ class MariadbDatabase final : public Database {
     s.in_use = in_use_;
     s.waiting = waiting_;
     s.waits_total = waits_total_;
+    s.transactions = transactions_.load(std::memory_order_relaxed);
+    s.commits = commits_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -760,6 +766,7 @@ class MariadbDatabase final : public Database {
   int in_use_ = 0;
   int waiting_ = 0;
   std::uint64_t waits_total_ = 0;
+  std::atomic<std::uint64_t> transactions_{0}, commits_{0};
 };
 
 // ---------------------------------------------------------------------------

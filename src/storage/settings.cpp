@@ -31,11 +31,10 @@ void declare_config(config::Schema& s) {
   s.integer("storage.pool_size", 16, "MariaDB connections in the pool.", 1, 1024);
   s.integer(
       "storage.blocking_threads", 0,
-      "Threads that run database and other blocking work off the I/O threads; 0 means one "
-      "per two CPU cores with SQLite (its reads take microseconds: a busy thread avoids the "
-      "wake-ups) and one per core with MariaDB. More threads than cores slow an embedded "
-      "SQLite or a MariaDB on the same machine down (measured in bench/RESULTS.md); with a "
-      "remote MariaDB, 2 to 4 per core hide its round trips.",
+      "Threads that run database and other blocking work off the I/O threads; 0 means four "
+      "per CPU core. Most of their time is spent waiting (a commit's fsync, which concurrent "
+      "SQLite transactions share; a MariaDB round trip), so more threads than cores pays off "
+      "(measured in bench/RESULTS.md).",
       0, 1024);
   s.boolean("storage.auto_migrate", true,
             "Apply pending schema migrations at start-up; when false, `ringhouse migrate` must be "

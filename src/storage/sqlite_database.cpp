@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "storage/database.hpp"
+#include "storage/group_commit.hpp"
 
 namespace rh::storage {
 
@@ -204,7 +205,10 @@ Result<std::unique_ptr<SqliteConnection>> open_one(const SqliteOptions& o, bool 
 class SqliteDatabase final : public Database {
  public:
   SqliteDatabase(std::unique_ptr<SqliteConnection> writer, int readers, SqliteOptions o)
-      : writer_(std::move(writer)), max_readers_(readers), opts_(std::move(o)) {}
+      : writer_(std::move(writer)),
+        max_readers_(readers),
+        opts_(std::move(o)),
+        group_([this](const GroupCommitter::Body& fn) { return transaction_alone(fn); }) {}
 
   Dialect dialect() const override { return Dialect::sqlite; }
 
@@ -225,7 +229,27 @@ class SqliteDatabase final : public Database {
     return st;
   }
 
+  // Concurrent transactions share commits: one writer connection serialises
+  // them anyway, and each commit costs an fsync.
   Status transaction(const std::function<Status(Connection&)>& fn) override {
+    return group_.run(fn);
+  }
+
+  PoolStats stats() const override {
+    auto g = group_.stats();
+    std::lock_guard lk(mu_);
+    return PoolStats{open_readers_ + 1, in_use_, waiting_, waits_total_, g.items, g.groups};
+  }
+
+  Status ping() override {
+    return with_connection(Access::read, [](Connection& c) -> Status {
+      RH_TRY(c.query("SELECT 1", {}));
+      return {};
+    });
+  }
+
+ private:
+  Status transaction_alone(const std::function<Status(Connection&)>& fn) {
     std::unique_lock lk(writer_mu_);
     for (int attempt = 1;; ++attempt) {
       Status st = writer_->exec_script("BEGIN IMMEDIATE");
@@ -244,19 +268,6 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  PoolStats stats() const override {
-    std::lock_guard lk(mu_);
-    return PoolStats{open_readers_ + 1, in_use_, waiting_, waits_total_};
-  }
-
-  Status ping() override {
-    return with_connection(Access::read, [](Connection& c) -> Status {
-      RH_TRY(c.query("SELECT 1", {}));
-      return {};
-    });
-  }
-
- private:
   Result<std::unique_ptr<SqliteConnection>> borrow_reader() {
     std::unique_lock lk(mu_);
     if (idle_.empty() && open_readers_ >= max_readers_) {
@@ -305,6 +316,7 @@ class SqliteDatabase final : public Database {
   std::uint64_t waits_total_ = 0;
   int max_readers_;
   SqliteOptions opts_;
+  GroupCommitter group_;
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
-// GroupCommitter on both drivers: concurrent callers share commits, a
-// failing caller is rolled back alone, and every result is its own.
+// Concurrent transactions on both drivers: a failing caller is rolled back
+// alone and every result is its own; on SQLite they share commits
+// (GroupCommitter inside the driver).
 #include "storage/group_commit.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -24,7 +26,7 @@ class GroupCommitTest : public unit::DbTest {
 };
 
 TEST_P(GroupCommitTest, ConcurrentCallersShareCommitsAndFailAlone) {
-  GroupCommitter gc(db(), 16);
+  const auto before = db().stats();
   constexpr int kThreads = 8, kPerThread = 50;
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::thread> threads;
@@ -33,7 +35,7 @@ TEST_P(GroupCommitTest, ConcurrentCallersShareCommitsAndFailAlone) {
       for (int i = 0; i < kPerThread; ++i) {
         const std::int64_t id = t * 1000 + i;
         const bool fail = i % 10 == 3;  // writes, then fails: must leave nothing
-        Status st = gc.run([&](Connection& c) -> Status {
+        Status st = db().transaction([&](Connection& c) -> Status {
           RH_TRY(c.exec("INSERT INTO gc_items (id, note) VALUES (?, 'x')", {id}));
           if (fail) return make_error(Errc::invalid_argument, "refused");
           return {};
@@ -51,14 +53,14 @@ TEST_P(GroupCommitTest, ConcurrentCallersShareCommitsAndFailAlone) {
   EXPECT_EQ(ok.load(), kThreads * (kPerThread - 5));
   EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM gc_items"), ok.load());
   EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM gc_items WHERE MOD(id, 1000) = 3"), 0);
-  auto s = gc.stats();
-  EXPECT_EQ(s.items, static_cast<std::uint64_t>(kThreads * kPerThread));
-  EXPECT_LE(s.groups, s.items);
+  const auto after = db().stats();
+  EXPECT_EQ(after.transactions - before.transactions,
+            static_cast<std::uint64_t>(kThreads * kPerThread));
+  EXPECT_LE(after.commits - before.commits, after.transactions - before.transactions);
 }
 
 TEST_P(GroupCommitTest, AUniqueViolationFailsOnlyItsCaller) {
-  GroupCommitter gc(db(), 16);
-  ASSERT_TRUE(gc.run([](Connection& c) -> Status {
+  ASSERT_TRUE(db().transaction([](Connection& c) -> Status {
     RH_TRY(c.exec("INSERT INTO gc_items (id, note) VALUES (1, 'first')", {}));
     return {};
   }));
@@ -66,7 +68,7 @@ TEST_P(GroupCommitTest, AUniqueViolationFailsOnlyItsCaller) {
   std::atomic<int> conflicts{0}, ok{0};
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
-      Status st = gc.run([&](Connection& c) -> Status {
+      Status st = db().transaction([&](Connection& c) -> Status {
         RH_TRY(c.exec("INSERT INTO gc_items (id, note) VALUES (?, 'again')",
                       {static_cast<std::int64_t>(t % 2 == 0 ? 1 : 100 + t)}));
         return {};
@@ -80,6 +82,60 @@ TEST_P(GroupCommitTest, AUniqueViolationFailsOnlyItsCaller) {
   EXPECT_EQ(conflicts.load(), 2);
   EXPECT_EQ(ok.load(), 2);
   EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM gc_items"), 3);
+}
+
+// A body that throws: its caller gets the exception, its writes are rolled
+// back, and the callers sharing its commit are not affected.
+TEST_P(GroupCommitTest, AnExceptionReachesOnlyItsCaller) {
+  constexpr int kThreads = 6, kPerThread = 30;
+  std::atomic<int> ok{0}, thrown{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::int64_t id = t * 1000 + i;
+        try {
+          Status st = db().transaction([&](Connection& c) -> Status {
+            RH_TRY(c.exec("INSERT INTO gc_items (id, note) VALUES (?, 'x')", {id}));
+            if (i % 7 == 2) throw std::runtime_error("boom");
+            return {};
+          });
+          if (st) ++ok;
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "boom");
+          ++thrown;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  constexpr int kThrowing = 4;  // i = 2, 9, 16, 23
+  EXPECT_EQ(thrown.load(), kThreads * kThrowing);
+  EXPECT_EQ(ok.load(), kThreads * (kPerThread - kThrowing));
+  EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM gc_items"), ok.load());
+  EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM gc_items WHERE MOD(MOD(id, 1000), 7) = 2"), 0);
+}
+
+// On SQLite, callers that arrive while a commit is running share the next.
+TEST_P(GroupCommitTest, SqliteSharesCommits) {
+  if (db().dialect() != Dialect::sqlite) GTEST_SKIP() << "group commit is SQLite's";
+  const auto before = db().stats();
+  constexpr int kThreads = 16, kPerThread = 40;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i)
+        EXPECT_TRUE(db().transaction([&](Connection& c) -> Status {
+          RH_TRY(c.exec("INSERT INTO gc_items (id, note) VALUES (?, 'x')",
+                        {static_cast<std::int64_t>(t * 1000 + i)}));
+          return {};
+        }));
+    });
+  for (auto& th : threads) th.join();
+  const auto after = db().stats();
+  EXPECT_EQ(after.transactions - before.transactions,
+            static_cast<std::uint64_t>(kThreads * kPerThread));
+  // 16 threads each waiting on a commit (an fsync each): groups form.
+  EXPECT_LT(after.commits - before.commits, after.transactions - before.transactions);
 }
 
 RH_ON_BOTH_DRIVERS(GroupCommitTest);
