@@ -178,13 +178,23 @@ awaitable<Response> put_voice_settings(ApiDeps& d, RequestContext& ctx) {
 
 // --- the edge's hooks -------------------------------------------------------
 
-// Only the SIP edge may ask: the right key, from one of its addresses.
+// Only the SIP edge may ask: the right key, from one of its addresses. The
+// key comes in X-Ringhouse-Edge-Key or as HTTP Basic credentials edge:KEY
+// (Kamailio's http_client connections send those).
 std::optional<Response> edge_refused(ApiDeps& d, RequestContext& ctx) {
   const auto& e = d.edge;
   bool from_edge = std::find(e.addresses.begin(), e.addresses.end(), ctx.remote_addr) !=
                    e.addresses.end();
-  std::string key(ctx.header("X-Ringhouse-Edge-Key"));
-  if (!d.voice || e.key.empty() || !from_edge || !crypto::constant_time_equal(key, e.key))
+  bool key_ok = false;
+  if (!e.key.empty()) {
+    if (auto header = ctx.header("X-Ringhouse-Edge-Key"); !header.empty()) {
+      key_ok = crypto::constant_time_equal(std::string(header), e.key);
+    } else if (auto auth = ctx.header("Authorization"); !auth.empty()) {
+      key_ok = crypto::constant_time_equal(std::string(auth),
+                                           "Basic " + crypto::base64_encode("edge:" + e.key));
+    }
+  }
+  if (!d.voice || !from_edge || !key_ok)
     return problem(403, "forbidden", "Forbidden", "only the SIP edge may call this");
   return std::nullopt;
 }

@@ -352,7 +352,12 @@ int serve(const config::Config& cfg) {
   auto binds = messaging::parse_smpp_binds(cfg.list("messaging.smpp_binds"));
   if (!binds) throw std::runtime_error(binds.error().field + ": " + binds.error().message);
   BlockingPool smpp_pool(2);  // MO parts and inbound messages are stored off the SMPP thread
-  BlockingPool message_pool(static_cast<std::size_t>(cfg.integer("messaging.send_threads")));
+  auto send_threads = static_cast<std::size_t>(cfg.integer("messaging.send_threads"));
+  if (send_threads == 0)
+    send_threads = db->dialect() == storage::Dialect::sqlite
+                       ? 32
+                       : 4 * std::max(1u, std::thread::hardware_concurrency());
+  BlockingPool message_pool(send_threads);
   std::unique_ptr<messaging::smpp::Gateway> gateway;
   std::unique_ptr<messaging::SmppRoutes> smpp_routes;
   std::vector<messaging::RouteSender*> senders;

@@ -357,10 +357,12 @@ void declare_messaging_config(config::Schema& s) {
   s.integer("messaging.smpp_link_retry_ms", 1'000,
             "A message whose bind went down or timed out is retried this much later.", 1,
             3'600'000);
-  s.integer("messaging.send_threads", 32,
-            "Threads that store sent messages. Concurrent sends share one commit (group "
-            "commit), so more threads than cores pays off; each mostly waits.",
-            1, 1024);
+  s.integer("messaging.send_threads", 0,
+            "Threads that store sent messages; 0 means 32 on SQLite, where concurrent sends "
+            "share one commit (group commit) and each mostly waits, and four per core on "
+            "MariaDB, where each send is a transaction of its own and more of them at once "
+            "only wait on each other's row locks (measured in bench/RESULTS.md).",
+            0, 1024);
   s.integer("messaging.http_in_flight", 32,
             "Messages in flight at once to each HTTP carrier (Telnyx, Bandwidth, Plivo).", 1, 1000);
   s.string("messaging.stop_reply",

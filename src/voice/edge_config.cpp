@@ -114,6 +114,14 @@ std::string hook_base(const std::string& url) {
   return u;
 }
 
+// http_client's connection to the hooks: the hook URL with the edge key as
+// its Basic credentials (scheme://edge:KEY@host:port/path).
+std::string hook_connection(const EdgeOptions& o) {
+  std::string base = hook_base(o.hook_url);
+  auto at = base.find("://");
+  return base.substr(0, at + 3) + "edge:" + o.edge_key + "@" + base.substr(at + 3);
+}
+
 // A hex string derived from the edge key, distinct per purpose.
 std::string derived_secret(const EdgeOptions& o, std::string_view purpose) {
   return crypto::hex_encode(crypto::hmac_sha256(o.edge_key, purpose)).substr(0, 32);
@@ -279,8 +287,9 @@ Status check_edge_options(const EdgeOptions& o) {
   }
   if ((o.hook_url.rfind("http://", 0) != 0 && o.hook_url.rfind("https://", 0) != 0) ||
       !is_cfg_safe(o.hook_url) || o.hook_url.find(' ') != std::string::npos ||
-      o.hook_url.find('?') != std::string::npos)
-    return bad("voice.hook_url", "must be an http:// or https:// URL without a query");
+      o.hook_url.find_first_of("?@;") != std::string::npos)
+    return bad("voice.hook_url",
+               "must be an http:// or https:// URL without a query, credentials or ';'");
   if (!is_edge_key(o.edge_key))
     return bad("voice.edge_key", "must be 16 to 256 characters of [A-Za-z0-9._~+/=-]");
   if (split_rtpengine_control(o.rtpengine_control).first.empty())
@@ -394,8 +403,7 @@ std::string render_kamailio_cfg(const EdgeOptions& o) {
   replace_all(cfg, "{{TOPOH_MASK_IP}}", "127.0.0.8");
   replace_all(cfg, "{{TLS_CERTIFICATE}}", o.tls_certificate);
   replace_all(cfg, "{{TLS_PRIVATE_KEY}}", o.tls_private_key);
-  replace_all(cfg, "{{HOOK_URL}}", hook_base(o.hook_url));
-  replace_all(cfg, "{{EDGE_KEY}}", o.edge_key);
+  replace_all(cfg, "{{HOOK_CONNECTION}}", hook_connection(o));
   replace_all(cfg, "{{SIP_PORT}}", std::to_string(o.sip_port));
   replace_all(cfg, "{{TLS_PORT}}", std::to_string(o.tls_port));
   replace_all(cfg, "{{WS_PORT}}", std::to_string(o.ws_port));

@@ -125,7 +125,8 @@ void declare_voice_config(config::Schema& s) {
   s.integer("voice.outbound_timeout_s", 60, "How long a PSTN call may ring.", 5, 300);
   s.integer("voice.max_credentials", 10, "SIP credentials (devices) per user.", 1, 100);
   s.secret("voice.edge_key",
-           "The key the SIP edge sends in X-Ringhouse-Edge-Key to /internal/sip/*; empty: "
+           "The key the SIP edge sends to /internal/sip/* (HTTP Basic edge:KEY or the header "
+           "X-Ringhouse-Edge-Key); empty: "
            "generated at first start and kept in <data_dir>/secrets/edge-key.");
   s.list("voice.edge_addresses", {"127.0.0.1", "::1", "::ffff:127.0.0.1"},
          "Addresses the SIP edge (Kamailio) calls /internal/sip/* from; requests from any "

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/crypto.hpp"
 #include "e2e/numbers_fixture.hpp"
 #include "support/child_process.hpp"
 #include "support/sip_peers.hpp"
@@ -514,6 +515,17 @@ TEST_P(Voice, StrangersCannotRelayOrPoseAsTheTrunk) {
   q.headers["Host"] = "localhost";
   q.headers["X-Ringhouse-Edge-Key"] = "not-the-key";
   EXPECT_EQ(http(port_, q).status, 403);
+  q.headers.erase("X-Ringhouse-Edge-Key");
+  q.headers["Authorization"] = "Basic " + crypto::base64_encode("edge:not-the-key");
+  EXPECT_EQ(http(port_, q).status, 403);
+  std::string key;
+  std::getline(std::ifstream(rh_->data_dir() + "/secrets/edge-key"), key);
+  ASSERT_FALSE(key.empty());
+  q.headers["Authorization"] = "Basic " + crypto::base64_encode("other:" + key);
+  EXPECT_EQ(http(port_, q).status, 403);
+  // from the edge's address with its key: answered (the trunk is not ours)
+  q.headers["Authorization"] = "Basic " + crypto::base64_encode("edge:" + key);
+  EXPECT_NE(http(port_, q).status, 403);
 }
 
 TEST_P(Voice, Rfc4475TortureMessagesNeitherCrashNorGetRelayed) {

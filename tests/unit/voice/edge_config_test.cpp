@@ -197,8 +197,11 @@ TEST(EdgeConfigRender, FillsEveryToken) {
   EXPECT_TRUE(contains(cfg, "listen=tls:127.0.0.1:25443\n"));
   EXPECT_TRUE(contains(cfg, "listen=tcp:127.0.0.1:25099\n"));
   EXPECT_TRUE(contains(cfg, "alias=\"sip.example.com\""));
-  EXPECT_TRUE(contains(cfg, "\"http://127.0.0.1:8080/internal/sip/route\""));  // no double slash
-  EXPECT_TRUE(contains(cfg, "X-Ringhouse-Edge-Key: k3y-0123456789abcdef"));
+  // one kept-alive connection with the key as Basic credentials; no double slash
+  EXPECT_TRUE(contains(
+      cfg, "\"rh=>http://edge:k3y-0123456789abcdef@127.0.0.1:8080/internal/sip\""));
+  EXPECT_TRUE(contains(cfg, "http_connect(\"rh\", \"/route\""));
+  EXPECT_TRUE(contains(cfg, "modparam(\"http_client\", \"keep_connections\", 1)"));
   EXPECT_TRUE(contains(cfg, "auth=>size=10;autoexpire=60;"));
   EXPECT_TRUE(contains(cfg, "#!define WITH_TOPOH\n"));
   // trunk sources: by address, by subnet, by resolving a DNS name
@@ -215,7 +218,7 @@ TEST(EdgeConfigRender, FillsEveryToken) {
       ++n;
     return n;
   };
-  EXPECT_EQ(key_uses(cfg), 3u);  // the three hook calls' header
+  EXPECT_EQ(key_uses(cfg), 1u);  // the hook connection only
 }
 
 TEST(EdgeConfigRender, OptionalListenersCanBeOff) {
