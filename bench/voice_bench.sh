@@ -369,14 +369,13 @@ if want static; then
     >"$SDIR/edge-config.out" 2>&1 || die "ringhouse edge-config (see $SDIR/edge-config.out)"
   sed -e "s|@UAS_HOST@|$UAS_IP|g; s|@UAS_PORT@|$UAS_PORT|g; s|@SIP_DOMAIN@|$DOMAIN|g" \
     "$ROOT/bench/voice/static_route.cfg" >"$SDIR/static_route.cfg"
-  # The two hook requests of the call path, each a two-line statement.
+  # The two hook requests of the call path, each a one-line statement.
   awk -v snippet="$SDIR/static_route.cfg" '
-    skip { skip = 0; next }
-    /http_client_query\("[^"]*\/internal\/sip\/route"/ {
+    /http_connect\("rh", "\/route"/ {
       while ((getline l < snippet) > 0) print l
-      routes++; skip = 1; next }
-    /http_client_query\("[^"]*\/internal\/sip\/events"/ {
-      print "\t$var(erc) = 204;   # bench: the event is not sent"; events++; skip = 1; next }
+      routes++; next }
+    /http_connect\("rh", "\/events"/ {
+      print "\t$var(erc) = 204;   # bench: the event is not sent"; events++; next }
     { print }
     END { if (routes != 1 || events != 1) { print "expected one route and one events request, found " routes + 0 " and " events + 0 > "/dev/stderr"; exit 1 } }
   ' "$SDIR/kamailio.cfg" >"$SDIR/kamailio-static.cfg" || die "cannot derive the static-route config"

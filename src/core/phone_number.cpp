@@ -2,17 +2,44 @@
 
 #include <phonenumbers/phonenumberutil.h>
 
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 namespace rh::phone {
 
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-Result<std::string> to_e164(std::string_view input, std::string_view default_region) {
-  if (input.empty() || input.size() > 64) {
-    return Error(Errc::invalid_argument, "a phone number must be 1 to 64 characters");
+namespace {
+
+// Parsing with libphonenumber runs ICU regular expressions (tens of
+// microseconds); every message and call parses the same few numbers again
+// and again. The functions are pure, so their answers are remembered, a
+// bounded number of them (forgotten all at once when full).
+template <class V>
+class Memo {
+ public:
+  template <class F>
+  V get(const std::string& key, F compute) {
+    {
+      std::lock_guard lk(mu_);
+      if (auto it = map_.find(key); it != map_.end()) return it->second;
+    }
+    V v = compute();
+    std::lock_guard lk(mu_);
+    if (map_.size() >= kMax) map_.clear();
+    map_.emplace(key, v);
+    return v;
   }
+
+ private:
+  static constexpr std::size_t kMax = 1 << 16;
+  std::mutex mu_;
+  std::unordered_map<std::string, V> map_;
+};
+
+Result<std::string> parse_e164(std::string_view input, std::string_view default_region) {
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber n;
   auto err = util.Parse(std::string(input), std::string(default_region), &n);
@@ -28,6 +55,19 @@ Result<std::string> to_e164(std::string_view input, std::string_view default_reg
   return out;
 }
 
+}  // namespace
+
+Result<std::string> to_e164(std::string_view input, std::string_view default_region) {
+  if (input.empty() || input.size() > 64) {
+    return Error(Errc::invalid_argument, "a phone number must be 1 to 64 characters");
+  }
+  static Memo<Result<std::string>> memo;
+  std::string key(default_region);
+  key += '|';
+  key += input;
+  return memo.get(key, [&] { return parse_e164(input, default_region); });
+}
+
 bool is_supported_region(std::string_view region) {
   std::set<std::string> regions;
   PhoneNumberUtil::GetInstance()->GetSupportedRegions(&regions);
@@ -35,12 +75,16 @@ bool is_supported_region(std::string_view region) {
 }
 
 std::string region_of(std::string_view e164) {
-  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
-  PhoneNumber n;
-  if (util.Parse(std::string(e164), "ZZ", &n) != PhoneNumberUtil::NO_PARSING_ERROR) return "ZZ";
-  std::string region;
-  util.GetRegionCodeForNumber(n, &region);
-  return region;
+  static Memo<std::string> memo;
+  return memo.get(std::string(e164), [&] {
+    const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+    PhoneNumber n;
+    if (util.Parse(std::string(e164), "ZZ", &n) != PhoneNumberUtil::NO_PARSING_ERROR)
+      return std::string("ZZ");
+    std::string region;
+    util.GetRegionCodeForNumber(n, &region);
+    return region;
+  });
 }
 
 Status check_regions(const std::vector<std::string>& regions, std::string_view field) {
