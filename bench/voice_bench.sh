@@ -383,8 +383,11 @@ if want static; then
   "$KAMAILIO" -c -f "$SDIR/kamailio-static.cfg" >"$SDIR/check.log" 2>&1 ||
     die "kamailio -c refuses the static config (see $SDIR/check.log)"
   log "starting the static-route Kamailio on 127.0.0.1:$S_SIP_PORT (same rtpengine)"
+  # The same memory as the Kamailio `ringhouse up` runs (voice.edge_shm_mb).
+  SHM_MB=$("$BIN" config --show "${RH_ARGS[@]}" 2>/dev/null | awk '$1 == "edge_shm_mb" { print $3 }')
+  [ -n "$SHM_MB" ] || SHM_MB=256
   "$KAMAILIO" -DD -E -f "$SDIR/kamailio-static.cfg" -P "$SDIR/kamailio.pid" -Y "$SDIR" -w "$SDIR" \
-    -m 128 -M 16 >"$SDIR/kamailio.log" 2>&1 &
+    -m "$SHM_MB" -M 16 >"$SDIR/kamailio.log" 2>&1 &
   S_PID=$!
   STARTED+=("$S_PID")
   wait_for 30 sip_options "$S_SIP_PORT" || die "the static Kamailio does not answer (see $SDIR/kamailio.log)"

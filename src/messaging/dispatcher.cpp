@@ -133,12 +133,12 @@ void Dispatcher::run() {
 
     // Outcomes and the next claim in one transaction.
     std::vector<RouteSend> claimed;
-    // On SQLite (one writer) one transaction, sharing its commit with the
-    // senders' (group commit), serves both; on MariaDB the outcomes' row
-    // locks (wallets) are let go before the claim, so that senders do not
-    // wait behind it.
+    // On SQLite (one writer) one transaction serves both, committed ahead
+    // of the senders' waiting ones (the window's slots wait on it); on
+    // MariaDB the outcomes' row locks (wallets) are let go before the claim,
+    // so that senders do not wait behind it.
     const bool one_transaction = svc_.db().dialect() == storage::Dialect::sqlite;
-    Status st = svc_.db().transaction([&](storage::Connection& tx) -> Status {
+    Status st = svc_.db().urgent_transaction([&](storage::Connection& tx) -> Status {
       claimed.clear();
       for (const auto& [delivery, route, result] : batch)
         RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));

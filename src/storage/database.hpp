@@ -105,6 +105,12 @@ class Database {
   // transactions share commits (storage/group_commit.hpp): fn may run on
   // another caller's thread, inside a savepoint.
   virtual Status transaction(const std::function<Status(Connection&)>& fn) = 0;
+  // The same, for a transaction that much other work waits on (the message
+  // dispatcher's: its commit frees the window's slots). On SQLite it goes
+  // ahead of the transactions waiting for the next shared commit.
+  virtual Status urgent_transaction(const std::function<Status(Connection&)>& fn) {
+    return transaction(fn);
+  }
 
   virtual PoolStats stats() const = 0;
   // A trivial round trip (readiness).

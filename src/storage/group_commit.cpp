@@ -4,11 +4,19 @@
 
 namespace rh::storage {
 
-Status GroupCommitter::run(const Body& fn) {
+Status GroupCommitter::run(const Body& fn, bool urgent) {
   Item item;
   item.fn = &fn;
+  item.urgent = urgent;
   std::unique_lock lk(mu_);
-  queue_.push_back(&item);
+  if (urgent) {
+    // Ahead of every waiting ordinary item, behind earlier urgent ones.
+    auto at = queue_.begin();
+    while (at != queue_.end() && (*at)->urgent) ++at;
+    queue_.insert(at, &item);
+  } else {
+    queue_.push_back(&item);
+  }
   if (leading_) {
     item.cv.wait(lk, [&] { return item.done || item.lead; });
     if (item.done) {
@@ -16,21 +24,27 @@ Status GroupCommitter::run(const Body& fn) {
       return std::move(item.result);
     }
   }
-  // The lead: this caller's item is first in the queue (a new leader finds
-  // the queue empty but for it; a handed lead goes to the queue's front).
+  // The lead: run groups until this caller's own work is committed. A group
+  // is the waiting urgent items alone when there are any (they commit
+  // without waiting for the ordinary ones), else up to max_batch items in
+  // arrival order.
   leading_ = true;
-  std::deque<Item*> batch;
-  while (!queue_.empty() && batch.size() < max_batch_) {
-    batch.push_back(queue_.front());
-    queue_.pop_front();
-  }
-  lk.unlock();
-  execute(batch);
-  lk.lock();
-  // Wake under the lock: a woken caller returns and its Item (and cv) die.
-  for (Item* i : batch) {
-    i->done = true;
-    if (i != &item) i->cv.notify_one();
+  while (!item.done) {
+    std::deque<Item*> batch;
+    const bool urgent_group = queue_.front()->urgent;
+    while (!queue_.empty() && batch.size() < max_batch_ &&
+           (!urgent_group || queue_.front()->urgent)) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lk.unlock();
+    execute(batch);
+    lk.lock();
+    // Wake under the lock: a woken caller returns and its Item (and cv) die.
+    for (Item* i : batch) {
+      i->done = true;
+      if (i != &item) i->cv.notify_one();
+    }
   }
   if (queue_.empty()) {
     leading_ = false;
@@ -97,6 +111,11 @@ void GroupCommitter::execute(std::deque<Item*>& batch) {
     if (whole_failed) ++stats_.fallbacks;
   }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+}
+
+std::size_t GroupCommitter::waiting() const {
+  std::lock_guard lk(mu_);
+  return queue_.size();
 }
 
 GroupCommitter::Stats GroupCommitter::stats() const {

@@ -43,12 +43,16 @@ class GroupCommitter {
 
   // Runs fn in a (shared) transaction; its result once committed. An
   // exception fn throws is rethrown here, after its work was rolled back.
-  Status run(const Body& fn);
+  // Urgent work goes ahead of the ordinary work waiting, in a group of its
+  // own (for a transaction many others wait on).
+  Status run(const Body& fn, bool urgent = false);
 
   struct Stats {
     std::uint64_t groups = 0, items = 0, fallbacks = 0;
   };
   Stats stats() const;
+  // Callers waiting for a group to take their work.
+  std::size_t waiting() const;
 
  private:
   struct Item {
@@ -56,6 +60,7 @@ class GroupCommitter {
     Status result;
     std::exception_ptr exception;
     bool done = false;
+    bool urgent = false;
     bool lead = false;  // handed the lead by the previous leader
     std::condition_variable cv;
   };

@@ -234,6 +234,9 @@ class SqliteDatabase final : public Database {
   Status transaction(const std::function<Status(Connection&)>& fn) override {
     return group_.run(fn);
   }
+  Status urgent_transaction(const std::function<Status(Connection&)>& fn) override {
+    return group_.run(fn, true);
+  }
 
   PoolStats stats() const override {
     auto g = group_.stats();

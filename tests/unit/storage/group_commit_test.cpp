@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <string>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -136,6 +140,64 @@ TEST_P(GroupCommitTest, SqliteSharesCommits) {
             static_cast<std::uint64_t>(kThreads * kPerThread));
   // 16 threads each waiting on a commit (an fsync each): groups form.
   EXPECT_LT(after.commits - before.commits, after.transactions - before.transactions);
+}
+
+// Urgent work waiting goes ahead of the ordinary work that waited before it,
+// in a group of its own.
+TEST_P(GroupCommitTest, UrgentWorkGoesFirst) {
+  GroupCommitter gc([&](const GroupCommitter::Body& b) { return db().transaction(b); }, 64);
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto note = [&](const std::string& who) {
+    std::lock_guard lk(mu);
+    order.push_back(who);
+  };
+  std::promise<void> release, started;
+  auto released = release.get_future().share();
+  std::thread first([&] {
+    EXPECT_TRUE(gc.run([&](Connection&) -> Status {
+      started.set_value();
+      released.wait();  // holds the group while the others queue
+      note("first");
+      return {};
+    }));
+  });
+  auto wait_for_waiting = [&](std::size_t n) {
+    for (int i = 0; i < 5000 && gc.waiting() != n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(gc.waiting(), n);
+  };
+  started.get_future().wait();  // the first one is running
+  std::vector<std::thread> ordinary;
+  for (int i = 0; i < 4; ++i) {
+    ordinary.emplace_back([&, i] {
+      EXPECT_TRUE(gc.run([&, i](Connection&) -> Status {
+        note("ordinary" + std::to_string(i));
+        return {};
+      }));
+    });
+    wait_for_waiting(static_cast<std::size_t>(i + 1));
+  }
+  std::thread urgent([&] {
+    EXPECT_TRUE(gc.run(
+        [&](Connection&) -> Status {
+          note("urgent");
+          return {};
+        },
+        true));
+  });
+  wait_for_waiting(5);
+  release.set_value();
+  first.join();
+  urgent.join();
+  for (auto& t : ordinary) t.join();
+  ASSERT_EQ(order.size(), 6u);
+  EXPECT_EQ(order[0], "first");
+  EXPECT_EQ(order[1], "urgent");
+  EXPECT_EQ(order[2], "ordinary0");
+  EXPECT_EQ(order[5], "ordinary3");
+  // first alone, urgent alone, then the four ordinary ones together
+  EXPECT_EQ(gc.stats().groups, 3u);
 }
 
 RH_ON_BOTH_DRIVERS(GroupCommitTest);
