@@ -97,6 +97,9 @@ struct ApiDeps {
   BlockingPool* message_pool = nullptr;
   voice::VoiceService* voice = nullptr;  // calls, SIP credentials, the edge's hooks
   EdgeAccess edge;
+  // The edge's hooks wait here: every Kamailio worker blocks on its request,
+  // so enough threads that concurrent ones share commits (null: `pool`).
+  BlockingPool* hook_pool = nullptr;
   const http::Router* router = nullptr;  // for the route listing
   std::atomic<int> hashes_waiting{0};    // backlog of the hashing pool
   voice::BrowserSipOptions browser_sip;  // GET /v1/branding's `sip`

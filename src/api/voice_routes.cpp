@@ -178,6 +178,8 @@ awaitable<Response> put_voice_settings(ApiDeps& d, RequestContext& ctx) {
 
 // --- the edge's hooks -------------------------------------------------------
 
+BlockingPool& hook_pool(ApiDeps& d) { return d.hook_pool ? *d.hook_pool : d.pool; }
+
 // Only the SIP edge may ask: the right key, from one of its addresses. The
 // key comes in X-Ringhouse-Edge-Key or as HTTP Basic credentials edge:KEY
 // (Kamailio's http_client connections send those).
@@ -202,7 +204,7 @@ std::optional<Response> edge_refused(ApiDeps& d, RequestContext& ctx) {
 awaitable<Response> sip_auth(ApiDeps& d, RequestContext& ctx) {
   if (auto refused = edge_refused(d, ctx)) co_return std::move(*refused);
   std::string username = ctx.query_param("username").value_or("");
-  auto r = co_await offload(d.pool, [&] { return d.voice->ha1_of(username); });
+  auto r = co_await offload(hook_pool(d), [&] { return d.voice->ha1_of(username); });
   if (!r) co_return problem_from_error(r.error(), ctx.request_id);
   if (!*r) co_return json_response(404, json::object{{"ha1", ""}});
   co_return json_response(200, json::object{{"ha1", **r}});
@@ -212,7 +214,7 @@ awaitable<Response> sip_route(ApiDeps& d, RequestContext& ctx) {
   if (auto refused = edge_refused(d, ctx)) co_return std::move(*refused);
   auto req = voice::parse_route_request(ctx.req.body());
   if (!req) co_return problem_from_error(req.error(), ctx.request_id);
-  auto r = co_await offload(d.pool, [&] { return d.voice->route(*req); });
+  auto r = co_await offload(hook_pool(d), [&] { return d.voice->route(*req); });
   if (!r) {
     // The edge needs a SIP answer whatever happened: a clean 500 for the
     // caller (and a problem logged here), never a hang.
@@ -238,7 +240,7 @@ awaitable<Response> sip_events(ApiDeps& d, RequestContext& ctx) {
   if (auto refused = edge_refused(d, ctx)) co_return std::move(*refused);
   auto ev = voice::parse_edge_event(ctx.req.body());
   if (!ev) co_return problem_from_error(ev.error(), ctx.request_id);
-  auto r = co_await offload(d.pool, [&]() -> Status {
+  auto r = co_await offload(hook_pool(d), [&]() -> Status {
     if (ev->registration) return d.voice->registered(*ev->registration);
     return d.voice->call_event(*ev->call);
   });

@@ -336,7 +336,10 @@ int serve(const config::Config& cfg) {
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   asio::io_context ioc(threads);
   auto blocking = static_cast<std::size_t>(cfg.integer("storage.blocking_threads"));
-  if (blocking == 0) blocking = 4 * std::max(1u, std::thread::hardware_concurrency());
+  if (blocking == 0) {
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    blocking = db->dialect() == storage::Dialect::sqlite ? std::max(1u, cores / 2) : cores;
+  }
   BlockingPool pool(blocking);
   auto hash_threads = static_cast<std::size_t>(cfg.integer("auth.hash_threads"));
   if (hash_threads == 0) hash_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -358,6 +361,7 @@ int serve(const config::Config& cfg) {
                        ? 32
                        : 4 * std::max(1u, std::thread::hardware_concurrency());
   BlockingPool message_pool(send_threads);
+  BlockingPool hook_pool(static_cast<std::size_t>(cfg.integer("voice.hook_threads")));
   std::unique_ptr<messaging::smpp::Gateway> gateway;
   std::unique_ptr<messaging::SmppRoutes> smpp_routes;
   std::vector<messaging::RouteSender*> senders;
@@ -465,7 +469,8 @@ int serve(const config::Config& cfg) {
                     gateway.get(),
                     &message_pool,
                     &voice_service,
-                    {secrets.edge_key, cfg.list("voice.edge_addresses")}};
+                    {secrets.edge_key, cfg.list("voice.edge_addresses")},
+                    &hook_pool};
   deps.browser_sip = voice::browser_sip_options(cfg);
   std::optional<http::WebApp> web;
   if (!cfg.string("web.dir").empty()) {
@@ -525,6 +530,7 @@ int serve(const config::Config& cfg) {
   provider_pool.stop();  // carrier calls still running answer into the stopped dispatcher
   smpp_pool.stop();
   message_pool.stop();
+  hook_pool.stop();
   pool.stop();
   hash_pool.stop();
   fs::remove(run_file, ec);

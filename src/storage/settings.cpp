@@ -31,10 +31,12 @@ void declare_config(config::Schema& s) {
   s.integer("storage.pool_size", 16, "MariaDB connections in the pool.", 1, 1024);
   s.integer(
       "storage.blocking_threads", 0,
-      "Threads that run database and other blocking work off the I/O threads; 0 means four "
-      "per CPU core. Most of their time is spent waiting (a commit's fsync, which concurrent "
-      "SQLite transactions share; a MariaDB round trip), so more threads than cores pays off "
-      "(measured in bench/RESULTS.md).",
+      "Threads that run database and other blocking work of API requests off the I/O "
+      "threads; 0 means one per two CPU cores with SQLite (its reads take microseconds: a "
+      "busy thread avoids the wake-ups, and more threads cost short reads half their rate, "
+      "measured in bench/RESULTS.md) and one per core with MariaDB. Message sends and the "
+      "SIP edge's hooks have pools of their own (messaging.send_threads, "
+      "voice.hook_threads).",
       0, 1024);
   s.boolean("storage.auto_migrate", true,
             "Apply pending schema migrations at start-up; when false, `ringhouse migrate` must be "
