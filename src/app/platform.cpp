@@ -417,7 +417,7 @@ int serve(const config::Config& cfg) {
                      static_cast<double>(n)});
     out.push_back({"ringhouse_message_dispatcher_transactions_total",
                    "Transactions of the message dispatcher (outcomes and claims)", "counter", {},
-                   static_cast<double>(st.commits)});
+                   static_cast<double>(st.transactions)});
     if (gateway) {
       for (const auto& b : gateway->status())
         for (const auto& s : b.sessions) {

@@ -15,6 +15,7 @@
 #include <exception>
 #include <optional>
 #include <type_traits>
+#include <variant>
 
 namespace rh {
 
@@ -42,52 +43,38 @@ class BlockingPool {
 template <class F>
 boost::asio::awaitable<std::invoke_result_t<F&>> offload(BlockingPool& pool, F f) {
   using R = std::invoke_result_t<F&>;
-  using boost::asio::use_awaitable_t;
-  // Keeps the caller's executor (its io_context) from running out of work
-  // while f runs.
-  auto tracked = [](const auto& handler) {
-    return boost::asio::prefer(boost::asio::get_associated_executor(handler),
-                               boost::asio::execution::outstanding_work.tracked);
-  };
-  if constexpr (std::is_void_v<R>) {
-    co_await boost::asio::async_initiate<const use_awaitable_t<>&, void(std::exception_ptr)>(
-        [&pool, &f, &tracked](auto handler) {
-          auto home = tracked(handler);
-          boost::asio::post(pool.executor(),
-                            [&f, home = std::move(home), handler = std::move(handler)]() mutable {
-                              std::exception_ptr err;
-                              try {
-                                f();
-                              } catch (...) {
-                                err = std::current_exception();
-                              }
-                              boost::asio::post(home, [handler = std::move(handler), err]() mutable {
-                                std::move(handler)(err);
-                              });
-                            });
-        },
-        boost::asio::use_awaitable);
-  } else {
-    auto out = co_await boost::asio::async_initiate<const use_awaitable_t<>&,
-                                                    void(std::exception_ptr, std::optional<R>)>(
-        [&pool, &f, &tracked](auto handler) {
-          auto home = tracked(handler);
-          boost::asio::post(pool.executor(), [&f, home = std::move(home),
-                                              handler = std::move(handler)]() mutable {
-            std::exception_ptr err;
-            std::optional<R> result;
-            try {
+  using Out = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+  auto out = co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                  void(std::exception_ptr, std::optional<Out>)>(
+      [&pool, &f](auto handler) {
+        // Keeps the caller's executor (its io_context) from running out of
+        // work while f runs.
+        auto home = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                        boost::asio::execution::outstanding_work.tracked);
+        boost::asio::post(pool.executor(), [&f, home = std::move(home),
+                                            handler = std::move(handler)]() mutable {
+          std::exception_ptr err;
+          std::optional<Out> result;
+          try {
+            if constexpr (std::is_void_v<R>) {
+              f();
+              result.emplace();
+            } else {
               result.emplace(f());
-            } catch (...) {
-              err = std::current_exception();
             }
-            boost::asio::post(home, [handler = std::move(handler), err,
-                                     result = std::move(result)]() mutable {
-              std::move(handler)(err, std::move(result));
-            });
+          } catch (...) {
+            err = std::current_exception();
+          }
+          boost::asio::post(home, [handler = std::move(handler), err,
+                                   result = std::move(result)]() mutable {
+            std::move(handler)(err, std::move(result));
           });
-        },
-        boost::asio::use_awaitable);
+        });
+      },
+      boost::asio::use_awaitable);
+  if constexpr (std::is_void_v<R>) {
+    (void)out;
+  } else {
     co_return std::move(*out);
   }
 }

@@ -171,7 +171,7 @@ void Dispatcher::run() {
     }
     {
       std::lock_guard lk(mu_);
-      ++stats_.commits;
+      ++stats_.transactions;
       for (const auto& [delivery, route, result] : batch) {
         auto it = in_flight_.find(route);
         if (it != in_flight_.end() && it->second > 0) --it->second;

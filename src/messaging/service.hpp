@@ -306,7 +306,7 @@ class Dispatcher {
   void notify();
 
   struct Stats {
-    std::uint64_t claimed = 0, accepted = 0, retried = 0, failed = 0, commits = 0;
+    std::uint64_t claimed = 0, accepted = 0, retried = 0, failed = 0, transactions = 0;
     std::size_t in_flight = 0;
   };
   Stats stats() const;
