@@ -29,7 +29,7 @@
 #   bench/voice_bench.sh [--rates 100,200,400,800,1000,1500,2000]
 #                        [--reg-rates 250,500,1000,2000,3000] [--seconds 5]
 #                        [--hold-ms 1000] [--users 40] [--devices 5]
-#                        [--children 8] [--only full,static,register]
+#                        [--children 32] [--only full,static,register]
 #                        [--set KEY=VALUE]... [--profile] [--bin PATH] [--no-build]
 #                        [--keep]
 #
@@ -63,7 +63,7 @@ SECS=5
 HOLD_MS=1000
 USERS=40
 DEVICES=5
-CHILDREN=8
+CHILDREN=32
 ONLY=full,static,register
 EXTRA_SETS=()
 BIN=""
@@ -383,11 +383,12 @@ if want static; then
   "$KAMAILIO" -c -f "$SDIR/kamailio-static.cfg" >"$SDIR/check.log" 2>&1 ||
     die "kamailio -c refuses the static config (see $SDIR/check.log)"
   log "starting the static-route Kamailio on 127.0.0.1:$S_SIP_PORT (same rtpengine)"
-  # The same memory as the Kamailio `ringhouse up` runs (voice.edge_shm_mb).
+  # The same memory and memory managers as the Kamailio `ringhouse up` runs
+  # (voice.edge_shm_mb; src/voice/edge_config.cpp kamailio_argv).
   SHM_MB=$("$BIN" config --show "${RH_ARGS[@]}" 2>/dev/null | awk '$1 == "edge_shm_mb" { print $3 }')
   [ -n "$SHM_MB" ] || SHM_MB=256
   "$KAMAILIO" -DD -E -f "$SDIR/kamailio-static.cfg" -P "$SDIR/kamailio.pid" -Y "$SDIR" -w "$SDIR" \
-    -m "$SHM_MB" -M 16 >"$SDIR/kamailio.log" 2>&1 &
+    -m "$SHM_MB" -M 16 -x tlsf -X tlsf >"$SDIR/kamailio.log" 2>&1 &
   S_PID=$!
   STARTED+=("$S_PID")
   wait_for 30 sip_options "$S_SIP_PORT" || die "the static Kamailio does not answer (see $SDIR/kamailio.log)"

@@ -68,7 +68,12 @@ void declare_edge_config(config::Schema& s) {
             65535);
   s.integer("voice.rtp_port_max", 40000, "Last UDP port of rtpengine's media range.", 1024,
             65535);
-  s.integer("voice.edge_children", 8, "Kamailio's UDP and TCP worker processes.", 1, 64);
+  s.integer("voice.edge_children", 32,
+            "Kamailio's UDP and TCP worker processes. A worker waits on each hook request to "
+            "ringhouse (three a call), so the edge's call rate is about workers / hook "
+            "latency / 3: 8 workers collapsed at 500 calls/s where 32 held it "
+            "(bench/RESULTS.md).",
+            1, 64);
   s.integer("voice.edge_shm_mb", 256,
             "Kamailio's shared memory in MB (transactions, dialogs, registrations): about 1 MB "
             "per 25 calls being set up or in progress, plus a base.",

@@ -124,7 +124,7 @@ void declare_voice_config(config::Schema& s) {
                     "E.164 prefixes never called (high-risk and premium ranges).");
   s.integer("voice.outbound_timeout_s", 60, "How long a PSTN call may ring.", 5, 300);
   s.integer("voice.max_credentials", 10, "SIP credentials (devices) per user.", 1, 100);
-  s.integer("voice.hook_threads", 16,
+  s.integer("voice.hook_threads", 32,
             "Threads that answer the SIP edge's hooks (/internal/sip/*). Each Kamailio worker "
             "waits on its request, so at least voice.edge_children; concurrent hooks share "
             "commits on SQLite (group commit), so more threads than cores pays off.",

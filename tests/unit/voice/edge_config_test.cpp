@@ -260,6 +260,16 @@ TEST(EdgeConfigArgv, KamailioRunsInTheForeground) {
   EXPECT_EQ(kamailio_pid_path(o), "/run/ringhouse/edge/kamailio.pid");
   EXPECT_TRUE(has_arg(argv, "-m"));
   EXPECT_TRUE(has_arg(argv, "-M"));
+  // TLSF for shared and private memory (qm's free-list walks were a quarter
+  // of Kamailio's CPU per call).
+  auto x = std::find(argv.begin(), argv.end(), "-x");
+  ASSERT_NE(x, argv.end());
+  ASSERT_NE(x + 1, argv.end());
+  EXPECT_EQ(*(x + 1), "tlsf");
+  auto big_x = std::find(argv.begin(), argv.end(), "-X");
+  ASSERT_NE(big_x, argv.end());
+  ASSERT_NE(big_x + 1, argv.end());
+  EXPECT_EQ(*(big_x + 1), "tlsf");
 }
 
 TEST(EdgeConfigArgv, RtpengineIsUserspaceInTheForeground) {
