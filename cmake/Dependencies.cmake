@@ -10,6 +10,9 @@ find_package(SQLite3 REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+if(RINGHOUSE_JEMALLOC)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)  # libjemalloc-dev
+endif()
 
 # Asio and Beast are compiled once, in src/third_party/asio_beast.cpp, and every
 # target that uses them links ringhouse_asio and gets these definitions.

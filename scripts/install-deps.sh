@@ -9,6 +9,7 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-all-dev
   libsqlite3-dev sqlite3
+  libjemalloc-dev
   libmariadb-dev
   libssl-dev libsodium-dev libcurl4-openssl-dev
   libphonenumber8 libprotobuf-dev libabsl-dev
