@@ -98,9 +98,12 @@ void Dispatcher::run() {
                          [&] { return !results_.empty() || wake_ || stopping_.load(); });
         // Let outcomes and new messages gather a moment: one transaction
         // then serves many (each costs a commit), at the price of up to
-        // kGather of latency.
-        if (!stopping_ && results_.size() < gather && in_flight > results_.size())
-          cv_.wait_for(lk, kGather, [&] { return results_.size() >= gather || stopping_.load(); });
+        // kGather of latency. Never longer than until every message in
+        // flight has its outcome: with a small window the whole window is
+        // back long before kGather, and waiting on would idle the route.
+        const std::size_t want = std::min(gather, in_flight);
+        if (!stopping_ && results_.size() < want)
+          cv_.wait_for(lk, kGather, [&] { return results_.size() >= want || stopping_.load(); });
       }
       woken = wake_;
       wake_ = false;
