@@ -33,17 +33,23 @@ void Dispatcher::start() {
 
 void Dispatcher::stop() {
   if (!thread_.joinable()) return;
-  stopping_ = true;
-  notify();
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+    wake_ = true;
+  }
+  cv_.notify_all();
   thread_.join();
 }
 
 void Dispatcher::notify() {
+  bool wanted;
   {
     std::lock_guard lk(mu_);
     wake_ = true;
+    wanted = waiting_ == Waiting::anything;
   }
-  cv_.notify_one();
+  if (wanted) cv_.notify_one();
 }
 
 Dispatcher::Stats Dispatcher::stats() const {
@@ -75,6 +81,10 @@ void Dispatcher::run() {
 
   auto last_claim = std::chrono::steady_clock::time_point{};
   bool more = true;  // the last claim filled its batch: there may be more
+  // The last claim took every free slot of a route: messages are (probably)
+  // queued behind its window, so the route, not the senders, is what holds
+  // them up.
+  bool backlog = false;
   std::deque<std::tuple<std::string, std::string, RouteResult>> batch;
   const auto stop_deadline_after = std::chrono::seconds(10);
   std::optional<std::chrono::steady_clock::time_point> stop_deadline;
@@ -82,28 +92,37 @@ void Dispatcher::run() {
 
   while (true) {
     bool woken = false;
+    std::size_t in_flight = 0;
     {
       std::unique_lock lk(mu_);
-      std::size_t in_flight = 0;
       for (const auto& [k, v] : in_flight_) in_flight += v;
       if (stopping_) {
         if (!stop_deadline) stop_deadline = std::chrono::steady_clock::now() + stop_deadline_after;
         if ((in_flight == 0 && results_.empty()) ||
             std::chrono::steady_clock::now() > *stop_deadline)
           break;
+        waiting_ = Waiting::anything;
         cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !results_.empty(); });
+        waiting_ = Waiting::no;
       } else {
-        if (results_.empty() && !wake_ && !more)
+        if (results_.empty() && !wake_ && !more) {
+          waiting_ = Waiting::anything;
           cv_.wait_until(lk, last_claim + kPoll,
                          [&] { return !results_.empty() || wake_ || stopping_.load(); });
+          waiting_ = Waiting::no;
+        }
         // Let outcomes and new messages gather a moment: one transaction
         // then serves many (each costs a commit), at the price of up to
         // kGather of latency. Never longer than until every message in
         // flight has its outcome: with a small window the whole window is
         // back long before kGather, and waiting on would idle the route.
         const std::size_t want = std::min(gather, in_flight);
-        if (!stopping_ && results_.size() < want)
+        if (!stopping_ && results_.size() < want) {
+          waiting_ = Waiting::results;
+          wanted_results_ = want;
           cv_.wait_for(lk, kGather, [&] { return results_.size() >= want || stopping_.load(); });
+          waiting_ = Waiting::no;
+        }
       }
       woken = wake_;
       wake_ = false;
@@ -141,15 +160,27 @@ void Dispatcher::run() {
     // MariaDB the outcomes' row locks (wallets) are let go before the claim,
     // so that senders do not wait behind it.
     const bool one_transaction = svc_.db().dialect() == storage::Dialect::sqlite;
-    Status st = svc_.db().urgent_transaction([&](storage::Connection& tx) -> Status {
-      claimed.clear();
-      for (const auto& [delivery, route, result] : batch)
-        RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));
-      if (claim_now && one_transaction) {
-        RH_ASSIGN(claimed, svc_.claim(tx, owner_, free, free_other));
-      }
-      return {};
-    });
+    // Every message in flight is in this batch and more wait behind the
+    // window: the routes have nothing to do until it commits, so it does not
+    // wait for a running shared commit either (window 10: ~850 -> ~2,000
+    // msgs/s). Otherwise it only goes first: cutting a group of sends short
+    // delays their answers a commit, and when the senders are what limits
+    // the rate that costs more than it gains (window 100, cutting each
+    // time: ~3,300 -> 1,800-2,800 msgs/s).
+    const auto urgency = backlog && !batch.empty() && batch.size() >= in_flight
+                             ? storage::Database::Urgency::now
+                             : storage::Database::Urgency::ahead;
+    Status st = svc_.db().urgent_transaction(
+        [&](storage::Connection& tx) -> Status {
+          claimed.clear();
+          for (const auto& [delivery, route, result] : batch)
+            RH_TRY(svc_.record_outcome(tx, delivery, owner_, route, result));
+          if (claim_now && one_transaction) {
+            RH_ASSIGN(claimed, svc_.claim(tx, owner_, free, free_other));
+          }
+          return {};
+        },
+        urgency);
     if (st && claim_now && !one_transaction) {
       auto c = svc_.claim(owner_, free, free_other);
       if (c) {
@@ -171,6 +202,14 @@ void Dispatcher::run() {
     if (claim_now) {
       last_claim = now;
       more = claimed.size() >= svc_.options().batch;
+      std::map<std::string, std::size_t> taken;
+      for (const auto& c : claimed) ++taken[c.route];
+      backlog = false;
+      for (const auto& [route, n] : taken) {
+        auto it = free.find(route);
+        if (it != free.end() && it->second > 0 && n >= it->second && sender_for(route))
+          backlog = true;
+      }
     }
     {
       std::lock_guard lk(mu_);
@@ -192,11 +231,14 @@ void Dispatcher::run() {
     for (auto& s : claimed) {
       RouteSender* sender = sender_for(s.route);
       auto done = [this, delivery = s.delivery_id, route = s.route](RouteResult r) {
+        bool wanted;
         {
           std::lock_guard lk(mu_);
           results_.emplace_back(delivery, route, std::move(r));
+          wanted = waiting_ == Waiting::anything ||
+                   (waiting_ == Waiting::results && results_.size() >= wanted_results_);
         }
-        cv_.notify_one();
+        if (wanted) cv_.notify_one();
       };
       if (!sender) {
         RouteResult r;

@@ -107,8 +107,14 @@ class Database {
   virtual Status transaction(const std::function<Status(Connection&)>& fn) = 0;
   // The same, for a transaction that much other work waits on (the message
   // dispatcher's: its commit frees the window's slots). On SQLite it goes
-  // ahead of the transactions waiting for the next shared commit.
-  virtual Status urgent_transaction(const std::function<Status(Connection&)>& fn) {
+  // ahead of the transactions waiting for the next shared commit; with
+  // Urgency::now it also cuts a shared transaction that is running short
+  // (it joins it, and that commits at once): for work that everything else
+  // is idle behind, as it costs an extra commit.
+  enum class Urgency { ahead, now };
+  virtual Status urgent_transaction(const std::function<Status(Connection&)>& fn,
+                                    Urgency urgency = Urgency::ahead) {
+    (void)urgency;
     return transaction(fn);
   }
 

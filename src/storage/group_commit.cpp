@@ -4,16 +4,18 @@
 
 namespace rh::storage {
 
-Status GroupCommitter::run(const Body& fn, bool urgent) {
+Status GroupCommitter::run(const Body& fn, Priority priority) {
   Item item;
   item.fn = &fn;
-  item.urgent = urgent;
+  item.urgent = priority != Priority::normal;
+  item.preempt = priority == Priority::now;
   std::unique_lock lk(mu_);
-  if (urgent) {
+  if (item.urgent) {
     // Ahead of every waiting ordinary item, behind earlier urgent ones.
     auto at = queue_.begin();
     while (at != queue_.end() && (*at)->urgent) ++at;
     queue_.insert(at, &item);
+    if (item.preempt) preempt_hint_.store(++preempt_waiting_, std::memory_order_relaxed);
   } else {
     queue_.push_back(&item);
   }
@@ -34,6 +36,8 @@ Status GroupCommitter::run(const Body& fn, bool urgent) {
     const bool urgent_group = queue_.front()->urgent;
     while (!queue_.empty() && batch.size() < max_batch_ &&
            (!urgent_group || queue_.front()->urgent)) {
+      if (queue_.front()->preempt)
+        preempt_hint_.store(--preempt_waiting_, std::memory_order_relaxed);
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
@@ -84,6 +88,8 @@ void GroupCommitter::execute(std::deque<Item*>& batch) {
     try {
       st = run_transaction_([&](Connection& c) -> Status {
         for (std::size_t i = 0; i < batch.size(); ++i) {
+          if (i > 0 && !batch[i]->urgent && preempt_hint_.load(std::memory_order_relaxed) > 0)
+            cut_for_urgent(batch, i, results);
           RH_TRY(c.exec("SAVEPOINT rh_group", {}));
           Status r = call(*batch[i], c);
           if (!r) {
@@ -111,6 +117,25 @@ void GroupCommitter::execute(std::deque<Item*>& batch) {
     if (whole_failed) ++stats_.fallbacks;
   }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+}
+
+void GroupCommitter::cut_for_urgent(std::deque<Item*>& batch, std::size_t at,
+                                    std::vector<Status>& results) {
+  std::lock_guard lk(mu_);
+  if (preempt_waiting_ == 0) return;
+  // The members not run yet go back to the head of the queue (behind no
+  // one: the urgent items there are taken now), in their order.
+  std::deque<Item*> rest(batch.begin() + static_cast<std::ptrdiff_t>(at), batch.end());
+  batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(at), batch.end());
+  while (!queue_.empty() && queue_.front()->urgent) {
+    if (queue_.front()->preempt) --preempt_waiting_;
+    batch.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  preempt_hint_.store(preempt_waiting_, std::memory_order_relaxed);
+  queue_.insert(queue_.begin(), rest.begin(), rest.end());
+  results.resize(batch.size());
+  ++stats_.cut_short;
 }
 
 std::size_t GroupCommitter::waiting() const {

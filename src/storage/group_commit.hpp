@@ -11,6 +11,12 @@
 // serialised on one connection anyway, so a group costs nothing but the
 // savepoints and saves a commit and an fsync per member).
 //
+// Urgent work (Priority::ahead) goes ahead of the ordinary work waiting, in
+// a group of its own. Priority::now work that arrives while an ordinary
+// group runs does not even wait for all of it: the leader runs it next,
+// commits what ran so far with it, and leaves the group's unrun members for
+// the next group (an extra commit: for work everything else waits on).
+//
 // Leader/follower: the first caller to find no group running takes the
 // waiting work (up to max_batch, in arrival order) and runs it; the others
 // wait, each on its own condition variable: the leader wakes the callers it
@@ -20,6 +26,8 @@
 // run more than once.
 #pragma once
 
+#include <atomic>
+
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +35,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <vector>
 
 #include "storage/database.hpp"
 
@@ -41,14 +50,15 @@ class GroupCommitter {
   explicit GroupCommitter(Runner run_transaction, std::size_t max_batch = 64)
       : run_transaction_(std::move(run_transaction)), max_batch_(max_batch == 0 ? 1 : max_batch) {}
 
+  enum class Priority { normal, ahead, now };
   // Runs fn in a (shared) transaction; its result once committed. An
   // exception fn throws is rethrown here, after its work was rolled back.
-  // Urgent work goes ahead of the ordinary work waiting, in a group of its
-  // own (for a transaction many others wait on).
-  Status run(const Body& fn, bool urgent = false);
+  Status run(const Body& fn, Priority priority = Priority::normal);
 
   struct Stats {
-    std::uint64_t groups = 0, items = 0, fallbacks = 0;
+    // cut_short: groups committed early for urgent work that arrived while
+    // they ran (it joined them; their unrun members went to the next group).
+    std::uint64_t groups = 0, items = 0, fallbacks = 0, cut_short = 0;
   };
   Stats stats() const;
   // Callers waiting for a group to take their work.
@@ -60,11 +70,16 @@ class GroupCommitter {
     Status result;
     std::exception_ptr exception;
     bool done = false;
-    bool urgent = false;
+    bool urgent = false;   // Priority::ahead or ::now
+    bool preempt = false;  // Priority::now
     bool lead = false;  // handed the lead by the previous leader
     std::condition_variable cv;
   };
   void execute(std::deque<Item*>& batch);
+  // Before batch[at] runs: Priority::now work is waiting, so the urgent work
+  // waiting runs next and the group ends with it (batch[at..] go back to
+  // the queue's head).
+  void cut_for_urgent(std::deque<Item*>& batch, std::size_t at, std::vector<Status>& results);
   Status call(Item& item, Connection& c);
 
   Runner run_transaction_;
@@ -72,6 +87,8 @@ class GroupCommitter {
   mutable std::mutex mu_;
   std::deque<Item*> queue_;
   bool leading_ = false;
+  std::size_t preempt_waiting_ = 0;            // Priority::now items in queue_ (under mu_)
+  std::atomic<std::size_t> preempt_hint_{0};  // the same, read without the lock
   Stats stats_;
 };
 

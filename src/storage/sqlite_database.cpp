@@ -234,8 +234,10 @@ class SqliteDatabase final : public Database {
   Status transaction(const std::function<Status(Connection&)>& fn) override {
     return group_.run(fn);
   }
-  Status urgent_transaction(const std::function<Status(Connection&)>& fn) override {
-    return group_.run(fn, true);
+  Status urgent_transaction(const std::function<Status(Connection&)>& fn,
+                            Urgency urgency) override {
+    return group_.run(fn, urgency == Urgency::now ? GroupCommitter::Priority::now
+                                                  : GroupCommitter::Priority::ahead);
   }
 
   PoolStats stats() const override {

@@ -184,7 +184,7 @@ TEST_P(GroupCommitTest, UrgentWorkGoesFirst) {
           note("urgent");
           return {};
         },
-        true));
+        GroupCommitter::Priority::ahead));
   });
   wait_for_waiting(5);
   release.set_value();
@@ -198,6 +198,83 @@ TEST_P(GroupCommitTest, UrgentWorkGoesFirst) {
   EXPECT_EQ(order[5], "ordinary3");
   // first alone, urgent alone, then the four ordinary ones together
   EXPECT_EQ(gc.stats().groups, 3u);
+}
+
+// Priority::now work that arrives while an ordinary group runs joins it at
+// once and the group commits with it; the members not run yet go to the
+// next group. Priority::ahead work waits for the running group.
+TEST_P(GroupCommitTest, UrgentWorkCutsARunningGroupShortOnlyWhenItMustNotWait) {
+  for (auto priority : {GroupCommitter::Priority::now, GroupCommitter::Priority::ahead}) {
+    SCOPED_TRACE(priority == GroupCommitter::Priority::now ? "now" : "ahead");
+    ASSERT_TRUE(exec("DELETE FROM gc_items"));
+    GroupCommitter gc([&](const GroupCommitter::Body& b) { return db().transaction(b); }, 64);
+    std::mutex mu;
+    std::vector<std::string> order;
+    auto note = [&](const std::string& who) {
+      std::lock_guard lk(mu);
+      order.push_back(who);
+    };
+    auto wait_for_waiting = [&](std::size_t n) {
+      for (int i = 0; i < 5000 && gc.waiting() != n; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ASSERT_EQ(gc.waiting(), n);
+    };
+    std::promise<void> release_lead, lead_started, release_a, a_started;
+    auto lead_released = release_lead.get_future().share();
+    auto a_released = release_a.get_future().share();
+    // "lead" holds a group of its own while a, b and c queue: they then run
+    // as one group, a first.
+    std::thread lead([&] {
+      EXPECT_TRUE(gc.run([&](Connection&) -> Status {
+        lead_started.set_value();
+        lead_released.wait();
+        note("lead");
+        return {};
+      }));
+    });
+    lead_started.get_future().wait();
+    std::vector<std::thread> members;
+    for (std::string name : {"a", "b", "c"}) {
+      members.emplace_back([&, name] {
+        EXPECT_TRUE(gc.run([&, name](Connection& c) -> Status {
+          if (name == "a") {
+            a_started.set_value();
+            a_released.wait();  // the urgent work arrives meanwhile
+          }
+          note(name);
+          RH_TRY(c.exec("INSERT INTO gc_items (id, note) VALUES (?, ?)",
+                        {static_cast<std::int64_t>(name[0]), name}));
+          return {};
+        }));
+      });
+      wait_for_waiting(members.size());
+    }
+    release_lead.set_value();
+    a_started.get_future().wait();  // a's group (a, b, c) is running
+    ASSERT_EQ(gc.waiting(), 0u);
+    std::thread urgent([&] {
+      EXPECT_TRUE(gc.run(
+          [&](Connection&) -> Status {
+            note("urgent");
+            return {};
+          },
+          priority));
+    });
+    wait_for_waiting(1);
+    release_a.set_value();
+    urgent.join();
+    lead.join();
+    for (auto& t : members) t.join();
+    const std::vector<std::string> cut{"lead", "a", "urgent", "b", "c"};
+    const std::vector<std::string> waited{"lead", "a", "b", "c", "urgent"};
+    EXPECT_EQ(order, priority == GroupCommitter::Priority::now ? cut : waited);
+    // now: lead alone, a with the urgent work, then b and c.
+    // ahead: lead alone, a b c, then the urgent work alone.
+    EXPECT_EQ(gc.stats().groups, 3u);
+    EXPECT_EQ(gc.stats().cut_short, priority == GroupCommitter::Priority::now ? 1u : 0u);
+    EXPECT_EQ(gc.stats().items, 5u);
+    EXPECT_EQ(scalar("SELECT COUNT(*) AS n FROM gc_items"), 3);
+  }
 }
 
 RH_ON_BOTH_DRIVERS(GroupCommitTest);
