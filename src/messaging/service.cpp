@@ -1190,9 +1190,15 @@ Status MessageService::apply_status(const std::string& route, const std::string&
   const std::int64_t now = clock_.now_ms();
   return db_.transaction([&](Connection& tx) -> Status {
     if (!event_key.empty()) RH_TRY(mark_event(tx, route, event_key, now));
-    RH_ASSIGN(auto row, tx.query_opt("SELECT delivery_id, status FROM message_carrier_ids WHERE "
-                                     "route = ? AND carrier_message_id = ?",
-                                     {route, carrier_id}));
+    // MariaDB runs transactions side by side (READ COMMITTED): the look-ups
+    // here and in record_outcome lock what they find, and a status kept for
+    // later is looked for again below, so that a receipt and the submit's
+    // outcome committing at the same moment cannot both miss each other.
+    const bool concurrent = tx.dialect() == storage::Dialect::mariadb;
+    const std::string find_sql = std::string("SELECT delivery_id, status FROM message_carrier_ids "
+                                             "WHERE route = ? AND carrier_message_id = ?") +
+                                 (concurrent ? " FOR UPDATE" : "");
+    RH_ASSIGN(auto row, tx.query_opt(find_sql, {route, carrier_id}));
     if (!row) {
       // Before the submit's outcome is committed: keep it for then.
       RH_TRY(
@@ -1202,7 +1208,15 @@ Status MessageService::apply_status(const std::string& route, const std::string&
           tx.exec("INSERT INTO message_status_pending (route, carrier_message_id, status, "
                   "error_code, error_detail, received_at) VALUES (?, ?, ?, ?, ?, ?)",
                   {route, carrier_id, status, error_code, detail.substr(0, 500), now}));
-      return {};
+      if (!concurrent) return {};  // SQLite: one writer, nothing committed meanwhile
+      // The outcome may have committed since the look-up, without seeing the
+      // status kept here (not committed then); one being committed now is
+      // waited for (its row is locked).
+      RH_ASSIGN(row, tx.query_opt(find_sql, {route, carrier_id}));
+      if (!row) return {};
+      RH_TRY(
+          tx.exec("DELETE FROM message_status_pending WHERE route = ? AND carrier_message_id = ?",
+                  {route, carrier_id}));
     }
     if (!status_advances(row->text("status"), status)) return {};
     RH_TRY(
@@ -1364,10 +1378,15 @@ Status MessageService::record_outcome(Connection& tx, const std::string& deliver
                     "part, status, created_at) VALUES (?, ?, ?, ?, 'sent', ?)",
                     {route, id, delivery_id, static_cast<std::int64_t>(part), now}));
         // A receipt that came first.
-        RH_ASSIGN(auto early, tx.query_opt("SELECT status, error_code, error_detail FROM "
+        // Locking on MariaDB: a receipt being stored now is waited for (see
+        // apply_status).
+        RH_ASSIGN(auto early,
+                  tx.query_opt(std::string("SELECT status, error_code, error_detail FROM "
                                            "message_status_pending WHERE route = ? AND "
-                                           "carrier_message_id = ?",
-                                           {route, id}));
+                                           "carrier_message_id = ?") +
+                                   (tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE"
+                                                                              : ""),
+                               {route, id}));
         if (early) {
           RH_TRY(
               tx.exec("DELETE FROM message_status_pending WHERE route = ? AND "
