@@ -29,7 +29,6 @@ const char* const kMessageColumns =
     "encoding, segments, status, error_code, error_detail, cost_micros, read_at, created_at, "
     "updated_at";
 
-
 Message message_from_row(const Row& r) {
   Message m;
   m.id = r.text("id");
@@ -1195,8 +1194,9 @@ Status MessageService::apply_status(const std::string& route, const std::string&
     // later is looked for again below, so that a receipt and the submit's
     // outcome committing at the same moment cannot both miss each other.
     const bool concurrent = tx.dialect() == storage::Dialect::mariadb;
-    const std::string find_sql = std::string("SELECT delivery_id, status FROM message_carrier_ids "
-                                             "WHERE route = ? AND carrier_message_id = ?") +
+    const std::string find_sql = std::string(
+                                     "SELECT delivery_id, status FROM message_carrier_ids "
+                                     "WHERE route = ? AND carrier_message_id = ?") +
                                  (concurrent ? " FOR UPDATE" : "");
     RH_ASSIGN(auto row, tx.query_opt(find_sql, {route, carrier_id}));
     if (!row) {
@@ -1384,8 +1384,7 @@ Status MessageService::record_outcome(Connection& tx, const std::string& deliver
                   tx.query_opt(std::string("SELECT status, error_code, error_detail FROM "
                                            "message_status_pending WHERE route = ? AND "
                                            "carrier_message_id = ?") +
-                                   (tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE"
-                                                                              : ""),
+                                   (tx.dialect() == storage::Dialect::mariadb ? " FOR UPDATE" : ""),
                                {route, id}));
         if (early) {
           RH_TRY(

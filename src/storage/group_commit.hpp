@@ -27,7 +27,6 @@
 #pragma once
 
 #include <atomic>
-
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -72,7 +71,7 @@ class GroupCommitter {
     bool done = false;
     bool urgent = false;   // Priority::ahead or ::now
     bool preempt = false;  // Priority::now
-    bool lead = false;  // handed the lead by the previous leader
+    bool lead = false;     // handed the lead by the previous leader
     std::condition_variable cv;
   };
   void execute(std::deque<Item*>& batch);
@@ -87,7 +86,7 @@ class GroupCommitter {
   mutable std::mutex mu_;
   std::deque<Item*> queue_;
   bool leading_ = false;
-  std::size_t preempt_waiting_ = 0;            // Priority::now items in queue_ (under mu_)
+  std::size_t preempt_waiting_ = 0;           // Priority::now items in queue_ (under mu_)
   std::atomic<std::size_t> preempt_hint_{0};  // the same, read without the lock
   Stats stats_;
 };

@@ -416,13 +416,13 @@ std::vector<std::string> kamailio_argv(const EdgeOptions& o, const std::string& 
   return {"kamailio",
           "-DD",  // no daemon: the creator stays in the foreground, children are forked
           "-E",   // log to stderr
-          "-f",       cfg_path,      "-P", kamailio_pid_path(o), "-Y", o.runtime_dir,
-          "-w",       o.runtime_dir, "-m",
+          "-f", cfg_path, "-P", kamailio_pid_path(o), "-Y", o.runtime_dir, "-w", o.runtime_dir,
+          "-m",
           std::to_string(o.shm_mb),  // shared memory, MB: usrloc, dialogs, transactions, htables
-          "-M",       "16",   // private memory per process, MB: route documents, HTTP bodies
+          "-M", "16",                // private memory per process, MB: route documents, HTTP bodies
           // TLSF allocators for both: O(1) where the default (qm) walks its
           // free lists; qm_malloc was a quarter of Kamailio's own CPU per call.
-          "-x",       "tlsf",        "-X", "tlsf"};
+          "-x", "tlsf", "-X", "tlsf"};
 }
 
 std::vector<std::string> rtpengine_argv(const EdgeOptions& o) {

@@ -9,8 +9,8 @@
 #include <chrono>
 #include <future>
 #include <mutex>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -28,6 +28,30 @@ class GroupCommitTest : public unit::DbTest {
     ASSERT_TRUE(st) << st.error().message;
   }
 };
+
+// The order in which bodies ran, from any thread.
+class RunOrder {
+ public:
+  void note(const std::string& who) {
+    std::lock_guard lk(mu_);
+    order_.push_back(who);
+  }
+  std::vector<std::string> order() const {
+    std::lock_guard lk(mu_);
+    return order_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> order_;
+};
+
+// Waits (up to 5 s) until n callers wait for a group to take their work.
+void wait_for_waiting(const GroupCommitter& gc, std::size_t n) {
+  for (int i = 0; i < 5000 && gc.waiting() != n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(gc.waiting(), n);
+}
 
 TEST_P(GroupCommitTest, ConcurrentCallersShareCommitsAndFailAlone) {
   const auto before = db().stats();
@@ -146,12 +170,8 @@ TEST_P(GroupCommitTest, SqliteSharesCommits) {
 // in a group of its own.
 TEST_P(GroupCommitTest, UrgentWorkGoesFirst) {
   GroupCommitter gc([&](const GroupCommitter::Body& b) { return db().transaction(b); }, 64);
-  std::mutex mu;
-  std::vector<std::string> order;
-  auto note = [&](const std::string& who) {
-    std::lock_guard lk(mu);
-    order.push_back(who);
-  };
+  RunOrder run;
+  auto note = [&](const std::string& who) { run.note(who); };
   std::promise<void> release, started;
   auto released = release.get_future().share();
   std::thread first([&] {
@@ -162,11 +182,6 @@ TEST_P(GroupCommitTest, UrgentWorkGoesFirst) {
       return {};
     }));
   });
-  auto wait_for_waiting = [&](std::size_t n) {
-    for (int i = 0; i < 5000 && gc.waiting() != n; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ASSERT_EQ(gc.waiting(), n);
-  };
   started.get_future().wait();  // the first one is running
   std::vector<std::thread> ordinary;
   for (int i = 0; i < 4; ++i) {
@@ -176,7 +191,7 @@ TEST_P(GroupCommitTest, UrgentWorkGoesFirst) {
         return {};
       }));
     });
-    wait_for_waiting(static_cast<std::size_t>(i + 1));
+    wait_for_waiting(gc, static_cast<std::size_t>(i + 1));
   }
   std::thread urgent([&] {
     EXPECT_TRUE(gc.run(
@@ -186,11 +201,12 @@ TEST_P(GroupCommitTest, UrgentWorkGoesFirst) {
         },
         GroupCommitter::Priority::ahead));
   });
-  wait_for_waiting(5);
+  wait_for_waiting(gc, 5);
   release.set_value();
   first.join();
   urgent.join();
   for (auto& t : ordinary) t.join();
+  const auto order = run.order();
   ASSERT_EQ(order.size(), 6u);
   EXPECT_EQ(order[0], "first");
   EXPECT_EQ(order[1], "urgent");
@@ -208,17 +224,8 @@ TEST_P(GroupCommitTest, UrgentWorkCutsARunningGroupShortOnlyWhenItMustNotWait) {
     SCOPED_TRACE(priority == GroupCommitter::Priority::now ? "now" : "ahead");
     ASSERT_TRUE(exec("DELETE FROM gc_items"));
     GroupCommitter gc([&](const GroupCommitter::Body& b) { return db().transaction(b); }, 64);
-    std::mutex mu;
-    std::vector<std::string> order;
-    auto note = [&](const std::string& who) {
-      std::lock_guard lk(mu);
-      order.push_back(who);
-    };
-    auto wait_for_waiting = [&](std::size_t n) {
-      for (int i = 0; i < 5000 && gc.waiting() != n; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      ASSERT_EQ(gc.waiting(), n);
-    };
+    RunOrder run;
+    auto note = [&](const std::string& who) { run.note(who); };
     std::promise<void> release_lead, lead_started, release_a, a_started;
     auto lead_released = release_lead.get_future().share();
     auto a_released = release_a.get_future().share();
@@ -247,7 +254,7 @@ TEST_P(GroupCommitTest, UrgentWorkCutsARunningGroupShortOnlyWhenItMustNotWait) {
           return {};
         }));
       });
-      wait_for_waiting(members.size());
+      wait_for_waiting(gc, members.size());
     }
     release_lead.set_value();
     a_started.get_future().wait();  // a's group (a, b, c) is running
@@ -260,14 +267,14 @@ TEST_P(GroupCommitTest, UrgentWorkCutsARunningGroupShortOnlyWhenItMustNotWait) {
           },
           priority));
     });
-    wait_for_waiting(1);
+    wait_for_waiting(gc, 1);
     release_a.set_value();
     urgent.join();
     lead.join();
     for (auto& t : members) t.join();
     const std::vector<std::string> cut{"lead", "a", "urgent", "b", "c"};
     const std::vector<std::string> waited{"lead", "a", "b", "c", "urgent"};
-    EXPECT_EQ(order, priority == GroupCommitter::Priority::now ? cut : waited);
+    EXPECT_EQ(run.order(), priority == GroupCommitter::Priority::now ? cut : waited);
     // now: lead alone, a with the urgent work, then b and c.
     // ahead: lead alone, a b c, then the urgent work alone.
     EXPECT_EQ(gc.stats().groups, 3u);
