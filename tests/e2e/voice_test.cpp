@@ -366,10 +366,17 @@ std::unique_ptr<Sipp> trunk_call(std::uint16_t sip_port, const std::string& did,
 TEST_P(Voice, PstnCallRingsBothDevicesTheFirstToAnswerWinsTheOtherIsCancelled) {
   boot();
   if (IsSkipped() || HasFatalFailure()) return;
-  dev1_ = device(credential(alice_, "phone"));
+  dev1_ = device(credential(alice_, "phone"), /*auto_answer=*/false);
   dev2_ = device(credential(alice_, "tablet"), /*auto_answer=*/false);
   auto uac = trunk_call(sip_port_, "12125550100", "+13105550123", "uac_call.xml", 2000);
+  // Both ring (each has sent its 180) before the phone answers, as people
+  // do. A device whose first reply reaches Kamailio only after another's
+  // 200 is not sent a CANCEL: tm ends such an unreplied branch silently
+  // when a 2xx completes the transaction. An instant auto-answer raced the
+  // tablet's 180 and made this test flaky.
   ASSERT_TRUE(dev2_->wait_event("CALL_INCOMING", std::chrono::seconds(10))) << rh_->log();
+  ASSERT_TRUE(dev1_->wait_event("CALL_INCOMING", std::chrono::seconds(10))) << rh_->log();
+  ASSERT_TRUE(dev1_->answer());
   EXPECT_TRUE(dev1_->wait_event("CALL_ESTABLISHED", std::chrono::seconds(10)));
   EXPECT_TRUE(dev2_->wait_received_request("CANCEL", std::chrono::seconds(10)));
   EXPECT_NE(dev1_->last_incoming_from().find("+13105550123"), std::string::npos)
