@@ -33,23 +33,17 @@ void Dispatcher::start() {
 
 void Dispatcher::stop() {
   if (!thread_.joinable()) return;
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-    wake_ = true;
-  }
-  cv_.notify_all();
+  stopping_ = true;
+  notify();
   thread_.join();
 }
 
 void Dispatcher::notify() {
-  bool wanted;
   {
     std::lock_guard lk(mu_);
     wake_ = true;
-    wanted = waiting_ == Waiting::anything;
   }
-  if (wanted) cv_.notify_one();
+  cv_.notify_one();
 }
 
 Dispatcher::Stats Dispatcher::stats() const {
@@ -101,28 +95,19 @@ void Dispatcher::run() {
         if ((in_flight == 0 && results_.empty()) ||
             std::chrono::steady_clock::now() > *stop_deadline)
           break;
-        waiting_ = Waiting::anything;
         cv_.wait_for(lk, std::chrono::milliseconds(50), [&] { return !results_.empty(); });
-        waiting_ = Waiting::no;
       } else {
-        if (results_.empty() && !wake_ && !more) {
-          waiting_ = Waiting::anything;
+        if (results_.empty() && !wake_ && !more)
           cv_.wait_until(lk, last_claim + kPoll,
                          [&] { return !results_.empty() || wake_ || stopping_.load(); });
-          waiting_ = Waiting::no;
-        }
         // Let outcomes and new messages gather a moment: one transaction
         // then serves many (each costs a commit), at the price of up to
         // kGather of latency. Never longer than until every message in
         // flight has its outcome: with a small window the whole window is
         // back long before kGather, and waiting on would idle the route.
         const std::size_t want = std::min(gather, in_flight);
-        if (!stopping_ && results_.size() < want) {
-          waiting_ = Waiting::results;
-          wanted_results_ = want;
+        if (!stopping_ && results_.size() < want)
           cv_.wait_for(lk, kGather, [&] { return results_.size() >= want || stopping_.load(); });
-          waiting_ = Waiting::no;
-        }
       }
       woken = wake_;
       wake_ = false;
@@ -231,14 +216,11 @@ void Dispatcher::run() {
     for (auto& s : claimed) {
       RouteSender* sender = sender_for(s.route);
       auto done = [this, delivery = s.delivery_id, route = s.route](RouteResult r) {
-        bool wanted;
         {
           std::lock_guard lk(mu_);
           results_.emplace_back(delivery, route, std::move(r));
-          wanted = waiting_ == Waiting::anything ||
-                   (waiting_ == Waiting::results && results_.size() >= wanted_results_);
         }
-        if (wanted) cv_.notify_one();
+        cv_.notify_one();
       };
       if (!sender) {
         RouteResult r;

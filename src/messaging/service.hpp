@@ -321,11 +321,6 @@ class Dispatcher {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool wake_ = false;
-  // What the dispatcher thread waits for, so that results and notify() wake
-  // it only when that is there (not once per message: at thousands a
-  // second those wake-ups were a good part of the kernel's time).
-  enum class Waiting { no, anything, results } waiting_ = Waiting::no;
-  std::size_t wanted_results_ = 0;  // with Waiting::results
   std::atomic<bool> stopping_{false};
   std::deque<std::tuple<std::string, std::string, RouteResult>> results_;  // delivery, route
   std::map<std::string, std::size_t> in_flight_;                           // by route

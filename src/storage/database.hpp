@@ -113,8 +113,7 @@ class Database {
   // is idle behind, as it costs an extra commit.
   enum class Urgency { ahead, now };
   virtual Status urgent_transaction(const std::function<Status(Connection&)>& fn,
-                                    Urgency urgency = Urgency::ahead) {
-    (void)urgency;
+                                    Urgency /*urgency*/ = Urgency::ahead) {
     return transaction(fn);
   }
 

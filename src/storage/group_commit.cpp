@@ -15,7 +15,7 @@ Status GroupCommitter::run(const Body& fn, Priority priority) {
     auto at = queue_.begin();
     while (at != queue_.end() && (*at)->urgent) ++at;
     queue_.insert(at, &item);
-    if (item.preempt) preempt_hint_.store(++preempt_waiting_, std::memory_order_relaxed);
+    if (item.preempt) ++preempt_waiting_;
   } else {
     queue_.push_back(&item);
   }
@@ -36,8 +36,7 @@ Status GroupCommitter::run(const Body& fn, Priority priority) {
     const bool urgent_group = queue_.front()->urgent;
     while (!queue_.empty() && batch.size() < max_batch_ &&
            (!urgent_group || queue_.front()->urgent)) {
-      if (queue_.front()->preempt)
-        preempt_hint_.store(--preempt_waiting_, std::memory_order_relaxed);
+      if (queue_.front()->preempt) --preempt_waiting_;
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
@@ -88,7 +87,7 @@ void GroupCommitter::execute(std::deque<Item*>& batch) {
     try {
       st = run_transaction_([&](Connection& c) -> Status {
         for (std::size_t i = 0; i < batch.size(); ++i) {
-          if (i > 0 && !batch[i]->urgent && preempt_hint_.load(std::memory_order_relaxed) > 0)
+          if (i > 0 && !batch[i]->urgent && preempt_waiting_.load(std::memory_order_relaxed) > 0)
             cut_for_urgent(batch, i, results);
           RH_TRY(c.exec("SAVEPOINT rh_group", {}));
           Status r = call(*batch[i], c);
@@ -132,7 +131,6 @@ void GroupCommitter::cut_for_urgent(std::deque<Item*>& batch, std::size_t at,
     batch.push_back(queue_.front());
     queue_.pop_front();
   }
-  preempt_hint_.store(preempt_waiting_, std::memory_order_relaxed);
   queue_.insert(queue_.begin(), rest.begin(), rest.end());
   results.resize(batch.size());
   ++stats_.cut_short;

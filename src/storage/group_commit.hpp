@@ -86,8 +86,9 @@ class GroupCommitter {
   mutable std::mutex mu_;
   std::deque<Item*> queue_;
   bool leading_ = false;
-  std::size_t preempt_waiting_ = 0;           // Priority::now items in queue_ (under mu_)
-  std::atomic<std::size_t> preempt_hint_{0};  // the same, read without the lock
+  // Priority::now items in queue_: changed under mu_, read without it by the
+  // leader between the members of a group.
+  std::atomic<std::size_t> preempt_waiting_{0};
   Stats stats_;
 };
 
