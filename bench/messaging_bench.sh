@@ -278,7 +278,7 @@ measure() {
     sleep 0.2
   fi
   if [ "$PROFILE" -eq 1 ] && [[ "$name" == ringhouse* ]] && command -v perf >/dev/null; then
-    perf record -F 499 -g -o "$WORK/perf-$name.data" -p "${pid_list[0]}" >/dev/null 2>&1 &
+    perf record -F 499 ${PERF_CALL_GRAPH:--g} -o "$WORK/perf-$name.data" -p "${pid_list[0]}" >/dev/null 2>&1 &
     perf_pid=$!
     sleep 0.3
   fi

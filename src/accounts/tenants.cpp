@@ -303,7 +303,7 @@ Result<Tenant> TenantStore::create(const TenantInput& in, bool make_default) {
 }
 
 Result<Tenant> TenantStore::update(const std::string& id, const TenantInput& patch) {
-  return db_.in_transaction<Tenant>([&](Connection& c) -> Result<Tenant> {
+  auto updated = db_.in_transaction<Tenant>([&](Connection& c) -> Result<Tenant> {
     RH_ASSIGN(Tenant t, load(c, "id = ?", id));
     apply(t, patch);
     RH_TRY(validate(t));
@@ -329,10 +329,30 @@ Result<Tenant> TenantStore::update(const std::string& id, const TenantInput& pat
     if (patch.hostnames) RH_TRY(write_hostnames(c, t));
     return t;
   });
+  // After the commit: a get() that read the old row before it is not kept.
+  forget_all();
+  return updated;
 }
 
 Result<Tenant> TenantStore::get(const std::string& id) {
-  return db_.read<Tenant>([&](Connection& c) { return load(c, "id = ?", id); });
+  const auto now = std::chrono::steady_clock::now();
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lk(cache_mu_);
+    if (auto it = cache_.find(id); it != cache_.end() && now - it->second.loaded_at < cache_ttl_)
+      return it->second.tenant;
+    generation = generation_;
+  }
+  RH_ASSIGN(auto t, db_.read<Tenant>([&](Connection& c) { return load(c, "id = ?", id); }));
+  std::lock_guard lk(cache_mu_);
+  if (generation == generation_) cache_.insert_or_assign(id, Cached{t, now});
+  return t;
+}
+
+void TenantStore::forget_all() {
+  std::lock_guard lk(cache_mu_);
+  ++generation_;
+  cache_.clear();
 }
 
 Result<Tenant> TenantStore::get_by_slug(const std::string& slug) {

@@ -4,9 +4,12 @@
 // from its Host header.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -71,12 +74,18 @@ std::string normalise_host(std::string_view host);
 
 class TenantStore {
  public:
-  TenantStore(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  TenantStore(storage::Database& db, const Clock& clock,
+              std::chrono::milliseconds cache_ttl = std::chrono::seconds(1))
+      : db_(db), clock_(clock), cache_ttl_(cache_ttl) {}
 
   // Validates and creates; writes a tenant.created event with it.
   Result<Tenant> create(const TenantInput& in, bool make_default = false);
   // Applies a partial update; writes a tenant.updated event with it.
   Result<Tenant> update(const std::string& id, const TenantInput& patch);
+  // By id, from memory when this process read it less than cache_ttl ago
+  // (every message and call reads its tenant). A change made through this
+  // store is seen at once; one made by another node or a CLI command within
+  // cache_ttl (1 s unless given).
   Result<Tenant> get(const std::string& id);
   Result<Tenant> get_by_slug(const std::string& slug);
   Result<std::vector<Tenant>> list(const std::string& after_id, int limit);
@@ -88,8 +97,19 @@ class TenantStore {
   Result<Tenant> ensure_default(const TenantInput& defaults);
 
  private:
+  void forget_all();
+
+  struct Cached {
+    Tenant tenant;
+    std::chrono::steady_clock::time_point loaded_at;
+  };
   storage::Database& db_;
   const Clock& clock_;
+  const std::chrono::milliseconds cache_ttl_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, Cached> cache_;
+  std::uint64_t generation_ = 0;  // bumped by every write: a load that
+                                  // raced one is not kept
 };
 
 // The accounts module's migrations: tenants, users and auth, emails.

@@ -170,6 +170,23 @@ void EventDispatcher::notify() {
   cv_.notify_one();
 }
 
+namespace {
+
+// UPDATE events SET <set> WHERE seq IN (...): one statement for a batch.
+Status update_by_seq(storage::Connection& c, const char* set, std::vector<storage::Value> values,
+                     const std::vector<std::int64_t>& seqs) {
+  if (seqs.empty()) return {};
+  std::string in;
+  for (auto seq : seqs) {
+    in += in.empty() ? "?" : ", ?";
+    values.emplace_back(seq);
+  }
+  RH_TRY(c.exec(fmt::format("UPDATE events SET {} WHERE seq IN ({})", set, in), values));
+  return {};
+}
+
+}  // namespace
+
 Result<int> EventDispatcher::run_once() {
   std::int64_t now = clock_.now_ms();
   // Claim a batch with a lease so that two nodes never deliver the same batch
@@ -183,11 +200,12 @@ Result<int> EventDispatcher::run_once() {
         kEventCols, c.dialect() == storage::Dialect::mariadb ? " FOR UPDATE SKIP LOCKED" : "");
     RH_ASSIGN(auto rows, c.query(sql, {now, now, static_cast<std::int64_t>(opts_.batch)}));
     std::vector<Event> out;
+    std::vector<std::int64_t> seqs;
     for (const auto& r : rows) {
-      RH_TRY(c.exec("UPDATE events SET lease_until = ? WHERE seq = ?",
-                    {now + opts_.lease_ms, r.integer("seq")}));
       out.push_back(event_from_row(r));
+      seqs.push_back(out.back().seq);
     }
+    RH_TRY(update_by_seq(c, "lease_until = ?", {now + opts_.lease_ms}, seqs));
     return out;
   }));
   // Deliver, then record every outcome of the batch in one transaction.
@@ -212,21 +230,20 @@ Result<int> EventDispatcher::run_once() {
   if (outcomes.empty()) return 0;
   std::int64_t t = clock_.now_ms();
   RH_TRY(db_.transaction([&](storage::Connection& c) -> Status {
+    std::vector<std::int64_t> done;
+    for (const auto& o : outcomes)
+      if (o.error.empty()) done.push_back(o.seq);
+    RH_TRY(update_by_seq(c, "dispatched_at = ?, lease_until = NULL, attempts = attempts + 1", {t},
+                         done));
     for (const auto& o : outcomes) {
-      if (o.error.empty()) {
-        RH_TRY(
-            c.exec("UPDATE events SET dispatched_at = ?, lease_until = NULL, attempts = attempts + "
-                   "1 WHERE seq = ?",
-                   {t, o.seq}));
-      } else {
-        std::int64_t backoff = std::min<std::int64_t>(opts_.retry_max_ms,
-                                                      static_cast<std::int64_t>(opts_.retry_base_ms)
-                                                          << std::min(o.attempts, 20));
-        RH_TRY(c.exec(
-            "UPDATE events SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-            "lease_until = NULL WHERE seq = ?",
-            {o.error, t + backoff, o.seq}));
-      }
+      if (o.error.empty()) continue;
+      std::int64_t backoff =
+          std::min<std::int64_t>(opts_.retry_max_ms, static_cast<std::int64_t>(opts_.retry_base_ms)
+                                                         << std::min(o.attempts, 20));
+      RH_TRY(
+          c.exec("UPDATE events SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                 "lease_until = NULL WHERE seq = ?",
+                 {o.error, t + backoff, o.seq}));
     }
     return {};
   }));

@@ -55,6 +55,27 @@ class Tenants : public unit::MigratedDbTest {
   std::unique_ptr<TenantStore> store_;
 };
 
+// get() answers from memory: another node's change (another store on the
+// same database) shows after the cache's time-to-live, this store's own at
+// once.
+TEST_P(Tenants, GetIsCachedAndAnUpdateThroughTheStoreIsSeenAtOnce) {
+  Tenant t = create(input("acme", "Acme Telecom"));
+  ASSERT_EQ(get(t.id).name, "Acme Telecom");
+  TenantStore other_node(db(), clock_);
+  TenantStore uncached(db(), clock_, std::chrono::milliseconds(0));
+  TenantInput patch;
+  patch.name = "Acme Two";
+  ASSERT_TRUE(other_node.update(t.id, patch).ok());
+  EXPECT_EQ(get(t.id).name, "Acme Telecom");        // still this node's copy
+  EXPECT_EQ(uncached.get(t.id)->name, "Acme Two");  // no cache: the row
+  EXPECT_EQ(other_node.get(t.id)->name, "Acme Two");
+  patch.name = "Acme Three";
+  ASSERT_TRUE(store().update(t.id, patch).ok());
+  EXPECT_EQ(get(t.id).name, "Acme Three");
+  // Unknown ids are not remembered.
+  EXPECT_EQ(store().get("ten_nope").error().code, Errc::not_found);
+}
+
 TEST_P(Tenants, CreateFillsDefaultsAndWritesAnEvent) {
   Tenant t = create(input("acme", "Acme Telecom", {"acme.example.com", "calls.acme.example"}));
   EXPECT_EQ(t.id.rfind("ten_", 0), 0u) << t.id;
