@@ -43,7 +43,10 @@
 #   --set KEY=VALUE      extra ringhouse setting for every ringhouse run
 #                        (repeatable), e.g. --set storage.sqlite_synchronous=normal
 #   --profile            also `perf record` ringhouse during each measured
-#                        run (perf report goes to the work directory; --keep)
+#                        run (perf report goes to the work directory; --keep);
+#                        PERF_CALL_GRAPH="--call-graph dwarf,16384" in the
+#                        environment records whole stacks (the default -g
+#                        loses them: no frame pointers)
 #   --bin PATH           measure this ringhouse binary (implies --no-build for it)
 #   --no-build           do not (re)build build/bench-release
 #   --no-deps            skip scripts/install-deps.sh bench and npm ci
