@@ -32,7 +32,11 @@ export const usePhone = defineStore('phone', () => {
   const remote = ref('');
   const direction = ref<'incoming' | 'outgoing'>('outgoing');
   const muted = ref(false);
-  const held = ref(false);
+  const held = ref(false); // we put the call on hold
+  const remoteHeld = ref(false); // the other side did
+  let wantHeld = false; // what the Hold/Resume button last asked for
+  let holdBusy = false; // our hold or resume re-INVITE is in flight
+  let holdRetry = 0;
   const answeredAt = ref<number | null>(null);
   const endReason = ref('');
   const stats = ref<AudioStats>({ packetsSent: 0, packetsReceived: 0 });
@@ -173,6 +177,10 @@ export const usePhone = defineStore('phone', () => {
     callState.value = dir === 'incoming' ? 'incoming' : 'calling';
     muted.value = false;
     held.value = false;
+    remoteHeld.value = false;
+    wantHeld = false;
+    holdBusy = false;
+    window.clearTimeout(holdRetry);
     answeredAt.value = null;
     endReason.value = '';
     stats.value = { packetsSent: 0, packetsReceived: 0 };
@@ -193,8 +201,14 @@ export const usePhone = defineStore('phone', () => {
       answeredAt.value = Date.now();
       statsTimer = window.setInterval(() => void readStats(), 1000);
     });
-    s.on('hold', () => (held.value = true));
-    s.on('unhold', () => (held.value = false));
+    s.on('hold', (e) => {
+      if (e.originator === 'local') held.value = true;
+      else remoteHeld.value = true;
+    });
+    s.on('unhold', (e) => {
+      if (e.originator === 'local') held.value = false;
+      else remoteHeld.value = false;
+    });
     const finish = (e: EndEvent) => {
       ring(false);
       window.clearInterval(statsTimer);
@@ -254,18 +268,34 @@ export const usePhone = defineStore('phone', () => {
     else s.mute({ audio: true });
     muted.value = !muted.value;
   }
-  function toggleHold() {
+  // Hold and resume are re-INVITEs, one at a time: JsSIP refuses (returns
+  // false) while another INVITE transaction of the call is in progress, e.g.
+  // Resume pressed before the hold's re-INVITE was answered. So the button
+  // sets what the user wants (wantHeld), and it is applied once the call
+  // can take it.
+  function applyHold() {
     const s = session.value;
-    if (!s) return;
-    if (held.value) s.unhold();
-    else s.hold();
+    window.clearTimeout(holdRetry);
+    if (!s || holdBusy || wantHeld === held.value) return;
+    const done = () => {
+      holdBusy = false;
+      applyHold();
+    };
+    holdBusy = wantHeld ? s.hold({}, done) : s.unhold({}, done);
+    // Not now (the other side's re-INVITE, or the media not ready): again shortly.
+    if (!holdBusy) holdRetry = window.setTimeout(applyHold, 250);
+  }
+  function toggleHold() {
+    if (!session.value) return;
+    wantHeld = !held.value;
+    applyHold();
   }
   function dtmf(tone: string) {
     session.value?.sendDTMF(tone, { transportType: dtmfTransport as never });
   }
 
   return {
-    state, reason, callState, remote, direction, muted, held, answeredAt, endReason, stats,
+    state, reason, callState, remote, direction, muted, held, remoteHeld, answeredAt, endReason, stats,
     inCall: computed(() => callState.value !== 'idle'),
     start, stop, dial, answer, hangup, toggleMute, toggleHold, dtmf,
   };

@@ -131,8 +131,24 @@ describe('calls in the browser', { skip: why ?? false }, () => {
     // In-call controls: hold (the other side is told by re-INVITE), mute, DTMF.
     await a.getByRole('button', { name: 'Hold' }).click();
     await a.getByRole('dialog').getByText('On hold').waitFor();
+    await b.getByRole('dialog').getByText('On hold').waitFor();
     await a.getByRole('button', { name: 'Resume' }).click();
     await a.getByRole('dialog').getByText(/^Connected/).waitFor();
+    await b.getByRole('dialog').getByText(/^Connected/).waitFor();
+    // Hold and Resume pressed in one go: the Resume comes while the hold's
+    // re-INVITE is still being made, and JsSIP takes one INVITE transaction
+    // at a time, so the app applies it once the hold's has ended. The call
+    // comes back and audio flows again both ways.
+    await a.getByRole('button', { name: 'Hold' }).evaluate((el) => {
+      el.click();
+      el.click();
+    });
+    await a.getByRole('dialog').getByText(/^Connected/).waitFor({ timeout: 10000 });
+    const [pa0, pb0] = [await packets(a), await packets(b)];
+    await eventually(async () => {
+      const [pa, pb] = [await packets(a), await packets(b)];
+      return pa.received > pa0.received + 50 && pb.received > pb0.received + 50;
+    }, { timeout: 15000, what: 'audio both ways after hold and resume' });
     await a.getByRole('button', { name: 'Mute' }).click();
     await a.getByRole('button', { name: 'Unmute' }).waitFor();
     await a.getByRole('button', { name: 'Keypad' }).click();
