@@ -140,8 +140,9 @@ int Supervisor::run() {
           c.quick_failures = 0;
         }
         if (c.spec.max_quick_failures > 0 && c.quick_failures >= c.spec.max_quick_failures) {
-          logger->error("{} {} {} times in a row right after starting; giving up", c.spec.name, how,
-                        c.quick_failures);
+          logger->error(
+              "{} ended {} times in a row within 10 s of starting (the last {}); giving up",
+              c.spec.name, c.quick_failures, how);
           failed = true;
           stopping = true;
           deadline = now + grace_;

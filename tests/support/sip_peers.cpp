@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 
@@ -104,10 +105,17 @@ std::uint16_t try_bind(int type, std::uint16_t port) {
 // A port free for UDP and TCP (and, with `tls_too`, TCP on port+1: baresip
 // listens for TLS there). Bound then released: a small race remains, which
 // the callers cover by retrying when the program says the port is taken.
+// Picked below the kernel's ephemeral range (32768-60999 by default): a
+// port the kernel handed out (bind to port 0) is free again once released,
+// and any connection opened meanwhile, by this test or a parallel one, may
+// get it as its local port, so that the program's bind fails (Kamailio's
+// TCP listener did, and `ringhouse up` counted the failed starts).
 std::uint16_t free_sip_port(bool tls_too) {
-  for (int i = 0; i < 100; ++i) {
-    std::uint16_t p = try_bind(SOCK_DGRAM, 0);
-    if (p == 0 || p >= 65535) continue;
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) ^ std::random_device{}());
+  std::uniform_int_distribution<int> pick(10000, 19998);
+  for (int i = 0; i < 200; ++i) {
+    std::uint16_t p = try_bind(SOCK_DGRAM, static_cast<std::uint16_t>(pick(rng)));
+    if (p == 0) continue;
     if (try_bind(SOCK_STREAM, p) != p) continue;
     if (tls_too && try_bind(SOCK_STREAM, static_cast<std::uint16_t>(p + 1)) != p + 1) continue;
     return p;
