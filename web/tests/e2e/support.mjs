@@ -37,16 +37,19 @@ export function missing() {
 }
 
 export async function freePort() {
-  // A port free for both TCP and UDP (SIP listens on both).
+  // A port free for both TCP and UDP (SIP listens on both), picked below the
+  // kernel's ephemeral range (32768-60999 by default) as the C++ tests do
+  // (tests/support/sip_peers.cpp): a port the kernel handed out and that was
+  // released may meanwhile become some connection's local port, and then
+  // Kamailio cannot bind it.
   for (;;) {
-    const port = await new Promise((res, rej) => {
+    const port = 10000 + Math.floor(Math.random() * 9999);
+    const tcpFree = await new Promise((res) => {
       const s = createServer();
-      s.once('error', rej);
-      s.listen(0, '127.0.0.1', () => {
-        const p = s.address().port;
-        s.close(() => res(p));
-      });
+      s.once('error', () => res(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
     });
+    if (!tcpFree) continue;
     const udpFree = await new Promise((res) => {
       const u = createSocket('udp4');
       u.once('error', () => res(false));
