@@ -14,6 +14,12 @@
 
 namespace rh::app {
 
+namespace {
+// A child that ends within this of its start failed to start, as far as
+// max_quick_failures counts.
+constexpr auto kQuickFailure = std::chrono::seconds(10);
+}  // namespace
+
 std::optional<std::string> find_program(const std::string& name) {
   if (name.empty()) return std::nullopt;
   if (name.find('/') != std::string::npos) {
@@ -134,15 +140,15 @@ int Supervisor::run() {
           logger->info("{} {}", c.spec.name, how);
           break;
         }
-        if (now - c.started < std::chrono::seconds(10)) {
+        if (now - c.started < kQuickFailure) {
           ++c.quick_failures;
         } else {
           c.quick_failures = 0;
         }
         if (c.spec.max_quick_failures > 0 && c.quick_failures >= c.spec.max_quick_failures) {
           logger->error(
-              "{} ended {} times in a row within 10 s of starting (the last {}); giving up",
-              c.spec.name, c.quick_failures, how);
+              "{} ended {} times in a row within {} s of starting (the last {}); giving up",
+              c.spec.name, c.quick_failures, kQuickFailure.count(), how);
           failed = true;
           stopping = true;
           deadline = now + grace_;

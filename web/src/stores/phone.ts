@@ -35,7 +35,10 @@ export const usePhone = defineStore('phone', () => {
   const held = ref(false); // we put the call on hold
   const remoteHeld = ref(false); // the other side did
   let wantHeld = false; // what the Hold/Resume button last asked for
-  let holdBusy = false; // our hold or resume re-INVITE is in flight
+  // Our hold or resume re-INVITE is in flight. Not JsSIP's refusal alone:
+  // while it still builds the offer, hold()/unhold() accept a second one,
+  // and the two re-INVITEs then end the call.
+  let holdBusy = false;
   let holdRetry = 0;
   const answeredAt = ref<number | null>(null);
   const endReason = ref('');
